@@ -1,0 +1,108 @@
+import type { HeapGraph } from './heap-graph.js';
+
+/**
+ * WeakMap entries appear twice: once from the key and once from the table,
+ * with this edge name. DevTools keeps the key's edge and drops the table's.
+ */
+const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(\d+)\)$/;
+
+/**
+ * The one predicate both dominator passes (forward DFS, backward semi-
+ * dominators) and retaining paths use: which edges keep their target alive.
+ * It follows Chrome DevTools (HeapSnapshot.ts computeIsEssentialEdge) so our
+ * retained sizes match what people see there:
+ * - weak edges never retain;
+ * - a WeakMap table's edge to a value does not (the key's edge does);
+ * - self edges do not;
+ * - shortcut edges retain only from the root (they mark the user's globals);
+ * - from a node not reachable from the user's globals ("page-owned"), an edge
+ *   into a page-owned node does not retain, so objects also held by internal
+ *   machinery (debugger, caches) stay attributed to the program's own objects.
+ * Returns one byte per edge ordinal: 1 = essential.
+ */
+export function computeEssentialEdges(graph: HeapGraph): Uint8Array {
+  const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
+  const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
+  const weak = layout.edgeType.weak;
+  const shortcut = layout.edgeType.shortcut;
+  const internal = layout.edgeType.internal;
+  const pageOwned = markPageOwned(graph);
+  const tableIdByName = weakMapTableIds(graph.strings);
+  const essential = new Uint8Array(graph.edgeCount);
+  const nodes = graph.nodes;
+  const idStride = layout.nodeFieldCount;
+  const idOffset = layout.nodeIdOffset;
+
+  for (let node = 0; node < nodeCount; node++) {
+    const nodePageOwned = pageOwned[node]!;
+    const isRoot = node === rootOrdinal;
+    for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
+      const base = e * edgeFieldCount;
+      const type = edges[base + edgeTypeOffset]!;
+      if (type === weak) continue;
+      const target = edges[base + edgeToNodeOffset]!;
+      if (target === node) continue;
+      if (type === internal && tableIdByName !== undefined) {
+        const tableId = tableIdByName[edges[base + edgeNameOffset]!]!;
+        if (tableId !== 0 && tableId === nodes[node * idStride + idOffset]) continue;
+      }
+      if (!isRoot) {
+        if (type === shortcut) continue;
+        if (pageOwned[target] && !nodePageOwned) continue;
+      }
+      essential[e] = 1;
+    }
+  }
+  return essential;
+}
+
+/**
+ * Marks everything reachable over non-weak edges from the user roots: the
+ * root's shortcut targets (the global objects) and, in browser snapshots,
+ * "(Document DOM trees)".
+ */
+function markPageOwned(graph: HeapGraph): Uint8Array {
+  const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
+  const { edgeFieldCount, edgeTypeOffset, edgeToNodeOffset } = layout;
+  const weak = layout.edgeType.weak;
+  const owned = new Uint8Array(nodeCount);
+  const stack = new Uint32Array(nodeCount);
+  let top = 0;
+  const syntheticType = layout.nodeType.synthetic;
+  for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end; e++) {
+    const type = edges[e * edgeFieldCount + edgeTypeOffset]!;
+    const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+    const isUserGlobal = type === layout.edgeType.shortcut;
+    const isDomTrees = type === layout.edgeType.element && graph.nodeType(target) === syntheticType && graph.nodeName(target) === '(Document DOM trees)';
+    if ((isUserGlobal || isDomTrees) && !owned[target]) {
+      owned[target] = 1;
+      stack[top++] = target;
+    }
+  }
+  while (top > 0) {
+    const node = stack[--top]!;
+    for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
+      const base = e * edgeFieldCount;
+      if (edges[base + edgeTypeOffset] === weak) continue;
+      const target = edges[base + edgeToNodeOffset]!;
+      if (owned[target]) continue;
+      owned[target] = 1;
+      stack[top++] = target;
+    }
+  }
+  return owned;
+}
+
+/** For each string index that names a WeakMap table edge, the table's object id; 0 elsewhere. */
+function weakMapTableIds(strings: string[]): Uint32Array | undefined {
+  let ids: Uint32Array | undefined;
+  for (let i = 0; i < strings.length; i++) {
+    const name = strings[i]!;
+    if (!name.endsWith(')') || !name.includes('pair in WeakMap (table @')) continue;
+    const match = EPHEMERON_EDGE.exec(name);
+    if (!match) continue;
+    ids ??= new Uint32Array(strings.length);
+    ids[i] = Number(match[1]);
+  }
+  return ids;
+}

@@ -1,0 +1,158 @@
+import type { HeapSnapshot } from '../snapshot/heap-snapshot.js';
+import type { SnapshotLayout } from '../snapshot/layout.js';
+import { computeClassIndex, type ClassIndex } from './class-index.js';
+import { computeDistances, type Distances } from './distances.js';
+import { computeDominators, type Dominators } from './dominators.js';
+import { computeEssentialEdges } from './essential-edges.js';
+import { buildIdIndex, type IdIndex } from './id-index.js';
+import { buildRetainers, type Retainers } from './retainers.js';
+import { computeShallowSizes } from './shallow-sizes.js';
+
+/** Marks "no node" / "no edge" in ordinal arrays. */
+export const NONE = 0xffffffff;
+
+/**
+ * The heap as a graph over node and edge ordinals. The forward edge index is
+ * built at once (it is needed by everything); retainers, the essential-edge
+ * bitmap, distances, dominators and the id lookup are built on first use and
+ * kept. All are flat typed arrays: no object per node or edge.
+ *
+ * @example
+ *   const graph = new HeapGraph(await loadSnapshot('app.heapsnapshot'));
+ *   for (let e = graph.firstEdge[0]!; e < graph.firstEdge[1]!; e++) console.log(graph.edgeName(e));
+ */
+export class HeapGraph {
+  readonly nodeCount: number;
+  readonly edgeCount: number;
+  readonly layout: SnapshotLayout;
+  readonly nodes: Uint32Array;
+  readonly edges: Uint32Array;
+  readonly strings: string[];
+  /** Edge ordinals of node i are firstEdge[i] .. firstEdge[i + 1] - 1 (n + 1 entries). */
+  readonly firstEdge: Uint32Array;
+  readonly rootOrdinal = 0;
+
+  private cachedEssential: Uint8Array | undefined;
+  private cachedRetainers: Retainers | undefined;
+  private cachedDistances: Distances | undefined;
+  private cachedDominators: Dominators | undefined;
+  private cachedIds: IdIndex | undefined;
+  private cachedClasses: ClassIndex | undefined;
+  private cachedShallow: Float64Array | undefined;
+
+  constructor(readonly snapshot: HeapSnapshot) {
+    this.nodeCount = snapshot.nodeCount;
+    this.edgeCount = snapshot.edgeCount;
+    this.layout = snapshot.layout;
+    this.nodes = snapshot.nodes;
+    this.edges = snapshot.edges;
+    this.strings = snapshot.strings;
+    const { nodeFieldCount, nodeEdgeCountOffset } = this.layout;
+    const nodes = this.nodes;
+    const firstEdge = new Uint32Array(this.nodeCount + 1);
+    let edge = 0;
+    for (let i = 0, offset = nodeEdgeCountOffset; i < this.nodeCount; i++, offset += nodeFieldCount) {
+      firstEdge[i] = edge;
+      edge += nodes[offset]!;
+    }
+    firstEdge[this.nodeCount] = edge;
+    this.firstEdge = firstEdge;
+  }
+
+  nodeType(node: number): number {
+    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeTypeOffset]!;
+  }
+
+  nodeTypeName(node: number): string {
+    return this.layout.nodeTypeNames[this.nodeType(node)]!;
+  }
+
+  nodeNameIndex(node: number): number {
+    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeNameOffset]!;
+  }
+
+  nodeName(node: number): string {
+    return this.strings[this.nodeNameIndex(node)]!;
+  }
+
+  nodeId(node: number): number {
+    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeIdOffset]!;
+  }
+
+  selfSize(node: number): number {
+    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeSelfSizeOffset]!;
+  }
+
+  edgeType(edge: number): number {
+    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeTypeOffset]!;
+  }
+
+  edgeTypeName(edge: number): string {
+    return this.layout.edgeTypeNames[this.edgeType(edge)]!;
+  }
+
+  /** The target node's ordinal. */
+  edgeTarget(edge: number): number {
+    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeToNodeOffset]!;
+  }
+
+  /** Element and hidden edges are named by an index, every other type by a string. */
+  edgeName(edge: number): string {
+    const raw = this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeNameOffset]!;
+    const type = this.edgeType(edge);
+    return type === this.layout.edgeType.element || type === this.layout.edgeType.hidden ? String(raw) : this.strings[raw]!;
+  }
+
+  /** The node an edge belongs to (binary search over firstEdge; for paths, not hot loops). */
+  edgeSource(edge: number): number {
+    let low = 0;
+    let high = this.nodeCount - 1;
+    const firstEdge = this.firstEdge;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if (firstEdge[mid]! <= edge) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** The first edge of `node` with this type name and edge name, or NONE. */
+  findEdge(node: number, typeName: string, name: string): number {
+    const type = this.layout.edgeTypeNames.indexOf(typeName);
+    for (let e = this.firstEdge[node]!, end = this.firstEdge[node + 1]!; e < end; e++) {
+      if (this.edgeType(e) === type && this.edgeName(e) === name) return e;
+    }
+    return NONE;
+  }
+
+  /** Self sizes with exclusively owned internals moved onto their owner, as DevTools shows them. */
+  shallowSizes(): Float64Array {
+    return (this.cachedShallow ??= computeShallowSizes(this));
+  }
+
+  /** Bitmap over edge ordinals: 1 where the edge retains its target (see essential-edges.ts). */
+  essentialEdges(): Uint8Array {
+    return (this.cachedEssential ??= computeEssentialEdges(this));
+  }
+
+  retainers(): Retainers {
+    return (this.cachedRetainers ??= buildRetainers(this));
+  }
+
+  distances(): Distances {
+    return (this.cachedDistances ??= computeDistances(this));
+  }
+
+  dominators(): Dominators {
+    return (this.cachedDominators ??= computeDominators(this));
+  }
+
+  /** Node ordinal for a V8 object id, or NONE. */
+  ordinalOfId(id: number): number {
+    return (this.cachedIds ??= buildIdIndex(this)).lookup(id);
+  }
+
+  classes(): ClassIndex {
+    return (this.cachedClasses ??= computeClassIndex(this));
+  }
+}

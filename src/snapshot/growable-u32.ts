@@ -1,0 +1,26 @@
+/**
+ * A Uint32Array that is filled front to back. When the snapshot's meta gives
+ * the final length, it is allocated once at that size; otherwise it doubles.
+ */
+export class GrowableU32 {
+  array: Uint32Array;
+  length = 0;
+
+  constructor(initialCapacity: number, readonly fixed: boolean) {
+    this.array = new Uint32Array(Math.max(initialCapacity, fixed ? 0 : 1024));
+  }
+
+  /** Makes room for at least one more value; false when a fixed array is full. */
+  grow(): boolean {
+    if (this.fixed) return false;
+    const next = new Uint32Array(this.array.length * 2);
+    next.set(this.array);
+    this.array = next;
+    return true;
+  }
+
+  /** The filled part, without copying when the array is exactly full. */
+  toArray(): Uint32Array {
+    return this.length === this.array.length ? this.array : this.array.slice(0, this.length);
+  }
+}

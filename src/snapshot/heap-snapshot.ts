@@ -1,0 +1,28 @@
+import type { SnapshotAnomaly } from './errors.js';
+import type { SnapshotLayout } from './layout.js';
+
+/**
+ * A loaded, validated snapshot: flat typed arrays in V8's own layout, with one
+ * change: each edge's `to_node` holds the target's node ordinal rather than an
+ * index into `nodes`.
+ */
+export interface HeapSnapshot {
+  file: string;
+  meta: Record<string, unknown>;
+  layout: SnapshotLayout;
+  nodeCount: number;
+  edgeCount: number;
+  /** nodeCount × layout.nodeFieldCount values. */
+  nodes: Uint32Array;
+  /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal. */
+  edges: Uint32Array;
+  strings: string[];
+  /** Closure source positions (object_index is a node-array index), when present. */
+  locations: Uint32Array | undefined;
+  samples: Uint32Array | undefined;
+  traceFunctionInfos: Uint32Array | undefined;
+  traceTree: unknown;
+  /** `snapshot.extra_native_bytes` (Node 24+). */
+  extraNativeBytes: number | undefined;
+  anomalies: SnapshotAnomaly[];
+}

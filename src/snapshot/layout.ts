@@ -1,0 +1,118 @@
+import { SnapshotFormatError } from './errors.js';
+
+/** `snapshot.meta` as V8 writes it; only the parts the layout needs are typed. */
+export interface SnapshotMeta {
+  node_fields: string[];
+  node_types: unknown[];
+  edge_fields: string[];
+  edge_types: unknown[];
+  location_fields?: string[];
+  [key: string]: unknown;
+}
+
+/** Node type names V8 uses; any may be absent from a given version's meta. */
+const NODE_TYPE_NAMES = [
+  'hidden', 'array', 'string', 'object', 'code', 'closure', 'regexp', 'number', 'native',
+  'synthetic', 'concatenated string', 'sliced string', 'symbol', 'bigint', 'object shape',
+] as const;
+const EDGE_TYPE_NAMES = ['context', 'element', 'property', 'internal', 'hidden', 'shortcut', 'weak'] as const;
+
+export type NodeTypeName = (typeof NODE_TYPE_NAMES)[number];
+export type EdgeTypeName = (typeof EDGE_TYPE_NAMES)[number];
+
+/**
+ * Where each field lives in the flat `nodes`/`edges`/`locations` arrays and which
+ * numeric id each type name has. V8 versions differ (Node 24 dropped
+ * `trace_node_id`, Node 22 dropped the `wasm object` type), so nothing is
+ * hard-coded: every offset and id is looked up by name. Absent optional fields
+ * and types are -1, which no real field or type id equals.
+ */
+export interface SnapshotLayout {
+  nodeFieldCount: number;
+  nodeTypeOffset: number;
+  nodeNameOffset: number;
+  nodeIdOffset: number;
+  nodeSelfSizeOffset: number;
+  nodeEdgeCountOffset: number;
+  nodeTraceNodeIdOffset: number;
+  nodeDetachednessOffset: number;
+  edgeFieldCount: number;
+  edgeTypeOffset: number;
+  edgeNameOffset: number;
+  edgeToNodeOffset: number;
+  locationFieldCount: number;
+  locationObjectIndexOffset: number;
+  locationScriptIdOffset: number;
+  locationLineOffset: number;
+  locationColumnOffset: number;
+  nodeTypeNames: string[];
+  edgeTypeNames: string[];
+  nodeType: Record<NodeTypeName, number>;
+  edgeType: Record<EdgeTypeName, number>;
+}
+
+/**
+ * Resolves the field layout from `snapshot.meta`. Pure; throws
+ * SnapshotFormatError naming the missing or malformed part.
+ */
+export function resolveLayout(meta: unknown, file: string): SnapshotLayout {
+  const fail = (fault: string, value?: unknown): never => {
+    throw new SnapshotFormatError(file, `wrong meta: ${fault}`, { value, position: 'snapshot.meta' });
+  };
+  if (typeof meta !== 'object' || meta === null) fail('snapshot.meta is missing or not an object', meta);
+  const m = meta as Record<string, unknown>;
+  const nodeFields = stringList(m.node_fields) ?? fail('node_fields is not a list of names', m.node_fields);
+  const edgeFields = stringList(m.edge_fields) ?? fail('edge_fields is not a list of names', m.edge_fields);
+  const nodeTypeNames = typeList(m.node_types) ?? fail('node_types[0] is not a list of names', m.node_types);
+  const edgeTypeNames = typeList(m.edge_types) ?? fail('edge_types[0] is not a list of names', m.edge_types);
+  const locationFields = m.location_fields === undefined ? [] : stringList(m.location_fields) ?? fail('location_fields is not a list of names', m.location_fields);
+
+  const required = (fields: string[], name: string, list: string): number => {
+    const index = fields.indexOf(name);
+    return index >= 0 ? index : fail(`${list} has no "${name}"`, fields.join(','));
+  };
+  const optional = (fields: string[], name: string): number => fields.indexOf(name);
+
+  const edgeType = idsOf(EDGE_TYPE_NAMES, edgeTypeNames);
+  // Element and hidden edges carry an index instead of a string id; without
+  // them the edge names cannot be read correctly.
+  if (edgeType.element < 0 || edgeType.hidden < 0) fail('edge_types lacks "element" or "hidden"', edgeTypeNames.join(','));
+
+  return {
+    nodeFieldCount: nodeFields.length,
+    nodeTypeOffset: required(nodeFields, 'type', 'node_fields'),
+    nodeNameOffset: required(nodeFields, 'name', 'node_fields'),
+    nodeIdOffset: required(nodeFields, 'id', 'node_fields'),
+    nodeSelfSizeOffset: required(nodeFields, 'self_size', 'node_fields'),
+    nodeEdgeCountOffset: required(nodeFields, 'edge_count', 'node_fields'),
+    nodeTraceNodeIdOffset: optional(nodeFields, 'trace_node_id'),
+    nodeDetachednessOffset: optional(nodeFields, 'detachedness'),
+    edgeFieldCount: edgeFields.length,
+    edgeTypeOffset: required(edgeFields, 'type', 'edge_fields'),
+    edgeNameOffset: required(edgeFields, 'name_or_index', 'edge_fields'),
+    edgeToNodeOffset: required(edgeFields, 'to_node', 'edge_fields'),
+    locationFieldCount: locationFields.length,
+    locationObjectIndexOffset: optional(locationFields, 'object_index'),
+    locationScriptIdOffset: optional(locationFields, 'script_id'),
+    locationLineOffset: optional(locationFields, 'line'),
+    locationColumnOffset: optional(locationFields, 'column'),
+    nodeTypeNames,
+    edgeTypeNames,
+    nodeType: idsOf(NODE_TYPE_NAMES, nodeTypeNames),
+    edgeType,
+  };
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') ? value : undefined;
+}
+
+function typeList(value: unknown): string[] | undefined {
+  return Array.isArray(value) ? stringList(value[0]) : undefined;
+}
+
+function idsOf<T extends string>(names: readonly T[], present: string[]): Record<T, number> {
+  const ids = {} as Record<T, number>;
+  for (const name of names) ids[name] = present.indexOf(name);
+  return ids;
+}

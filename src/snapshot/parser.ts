@@ -1,0 +1,478 @@
+import { SnapshotFormatError } from './errors.js';
+import { GrowableU32 } from './growable-u32.js';
+
+/**
+ * The sections of a snapshot file as parsed, before validation. Numeric
+ * sections are flat Uint32Arrays exactly as in the file (to_node still a
+ * node-array index); nothing has been interpreted yet.
+ */
+export interface ParsedSections {
+  meta: Record<string, unknown>;
+  nodeCountDeclared: number | undefined;
+  edgeCountDeclared: number | undefined;
+  extraNativeBytes: number | undefined;
+  nodes: Uint32Array;
+  edges: Uint32Array;
+  strings: string[];
+  locations: Uint32Array | undefined;
+  samples: Uint32Array | undefined;
+  traceFunctionInfos: Uint32Array | undefined;
+  traceTree: unknown;
+  unknownSections: string[];
+}
+
+const enum State {
+  Start,
+  KeyOrEnd,
+  Key,
+  Colon,
+  Value,
+  NumberArray,
+  StringArray,
+  RawValue,
+  AfterValue,
+  Done,
+}
+
+const NUMERIC_SECTIONS = new Set(['nodes', 'edges', 'locations', 'samples', 'trace_function_infos']);
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * A push parser for the `.heapsnapshot` JSON format. Bytes go in through
+ * `write()` in chunks of any size; the parser never holds the file as one
+ * string (files past V8's ~512 MB string limit are common). Numeric sections
+ * are parsed byte by byte straight into Uint32Arrays; the `strings` section is
+ * decoded per run of complete elements with JSON.parse, so escapes, surrogate
+ * pairs and multi-byte UTF-8 split across chunks come out right.
+ */
+export class SnapshotParser {
+  private state = State.Start;
+  private offset = 0; // bytes consumed before the current chunk
+  private key = '';
+  private keyBytes: number[] = [];
+  private sectionsSeen = new Set<string>();
+
+  // Numeric array state.
+  private target: GrowableU32 | undefined;
+  private value = 0;
+  private inNumber = false;
+  private expectValue = true; // after '[' or ',': a value (or ']' right after '[') must follow
+  private arrayEmpty = true;
+
+  // String array state.
+  private inString = false;
+  private escaped = false;
+  private pieces: Uint8Array[] = []; // undecoded bytes of the current run of elements
+  private stringsOut: string[] = [];
+  private stringElementOpen = false; // between an element's quotes or awaiting ',' / ']'
+
+  // Raw (JSON.parse'd) value state.
+  private rawDepth = 0;
+  private rawPieces: Uint8Array[] = [];
+
+  private meta: Record<string, unknown> | undefined;
+  private nodeCountDeclared: number | undefined;
+  private edgeCountDeclared: number | undefined;
+  private extraNativeBytes: number | undefined;
+  private nodeFieldCount = 0;
+  private edgeFieldCount = 0;
+  private numeric = new Map<string, GrowableU32>();
+  private traceTree: unknown;
+  private unknownSections: string[] = [];
+
+  constructor(readonly file: string) {}
+
+  /** Feeds the next chunk. The chunk may be reused by the caller afterwards. */
+  write(chunk: Uint8Array): void {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      switch (this.state) {
+        case State.NumberArray:
+          i = this.parseNumbers(chunk, i, n);
+          break;
+        case State.StringArray:
+          i = this.parseStrings(chunk, i, n);
+          break;
+        case State.RawValue:
+          i = this.parseRaw(chunk, i, n);
+          break;
+        case State.Key:
+          i = this.parseKey(chunk, i, n);
+          break;
+        default:
+          i = this.parseStructure(chunk, i, n);
+      }
+    }
+    this.offset += n;
+  }
+
+  /** Ends the input; returns the sections or throws if the file ended early. */
+  end(): ParsedSections {
+    if (this.state !== State.Done) {
+      throw this.error(`truncated: the file ended inside ${this.describeState()}`, undefined, 0);
+    }
+    if (!this.meta) throw this.error('not a heap snapshot: no "snapshot" section', undefined, 0);
+    for (const required of ['nodes', 'edges', 'strings']) {
+      if (!this.sectionsSeen.has(required)) throw this.error(`not a heap snapshot: no "${required}" section`, undefined, 0);
+    }
+    const numeric = (name: string) => this.numeric.get(name)?.toArray();
+    return {
+      meta: this.meta,
+      nodeCountDeclared: this.nodeCountDeclared,
+      edgeCountDeclared: this.edgeCountDeclared,
+      extraNativeBytes: this.extraNativeBytes,
+      nodes: numeric('nodes') ?? new Uint32Array(0),
+      edges: numeric('edges') ?? new Uint32Array(0),
+      strings: this.stringsOut,
+      locations: numeric('locations'),
+      samples: numeric('samples'),
+      traceFunctionInfos: numeric('trace_function_infos'),
+      traceTree: this.traceTree,
+      unknownSections: this.unknownSections,
+    };
+  }
+
+  /** Bytes consumed so far. */
+  get bytesConsumed(): number {
+    return this.offset;
+  }
+
+  private describeState(): string {
+    switch (this.state) {
+      case State.Start: return 'nothing (empty input)';
+      case State.NumberArray: return `the "${this.key}" array`;
+      case State.StringArray: return 'the "strings" array';
+      case State.RawValue: return `the "${this.key}" section`;
+      default: return 'the top-level object';
+    }
+  }
+
+  private error(fault: string, value: unknown, index: number): SnapshotFormatError {
+    return new SnapshotFormatError(this.file, fault, { value, position: `byte ${this.offset + index}` });
+  }
+
+  private parseStructure(b: Uint8Array, i: number, n: number): number {
+    for (; i < n; i++) {
+      const c = b[i]!;
+      if (isSpace(c)) continue;
+      switch (this.state) {
+        case State.Start:
+          // A UTF-8 byte order mark is tolerated; anything else must open the object.
+          if (this.offset + i === 0 && c === 0xef) { i += 2; continue; }
+          if (c !== OPEN_BRACE) throw this.error('not a heap snapshot: the file does not start with "{"', String.fromCharCode(c), i);
+          this.state = State.KeyOrEnd;
+          continue;
+        case State.KeyOrEnd:
+          if (c === CLOSE_BRACE && this.sectionsSeen.size === 0) { this.state = State.Done; continue; }
+          if (c !== QUOTE) throw this.error('malformed JSON: expected a section name', String.fromCharCode(c), i);
+          this.keyBytes = [];
+          this.state = State.Key;
+          return i + 1;
+        case State.Colon:
+          if (c !== COLON) throw this.error('malformed JSON: expected ":"', String.fromCharCode(c), i);
+          this.state = State.Value;
+          continue;
+        case State.Value:
+          return this.startValue(i, c);
+        case State.AfterValue:
+          if (c === COMMA) { this.state = State.KeyOrEnd; continue; }
+          if (c === CLOSE_BRACE) { this.state = State.Done; continue; }
+          throw this.error('malformed JSON: expected "," or "}" after a section', String.fromCharCode(c), i);
+        case State.Done:
+          throw this.error('trailing data after the snapshot object', String.fromCharCode(c), i);
+        default:
+          throw this.error('internal parser state error', this.state, i);
+      }
+    }
+    return i;
+  }
+
+  private parseKey(b: Uint8Array, i: number, n: number): number {
+    for (; i < n; i++) {
+      const c = b[i]!;
+      if (c === QUOTE) {
+        this.key = Buffer.from(this.keyBytes).toString('utf8');
+        if (this.sectionsSeen.has(this.key)) throw this.error('duplicate section', this.key, i);
+        this.sectionsSeen.add(this.key);
+        this.state = State.Colon;
+        return i + 1;
+      }
+      if (this.keyBytes.length > 256) throw this.error('malformed JSON: section name too long', undefined, i);
+      this.keyBytes.push(c);
+    }
+    return i;
+  }
+
+  private startValue(i: number, c: number): number {
+    const key = this.key;
+    if (key !== 'snapshot' && !this.meta) {
+      throw this.error('not a heap snapshot: "snapshot" (meta) must be the first section', key, i);
+    }
+    if (NUMERIC_SECTIONS.has(key) || key === 'strings') {
+      if (c !== OPEN_BRACKET) throw this.error(`"${key}" is not an array`, String.fromCharCode(c), i);
+      if (key === 'strings') {
+        this.state = State.StringArray;
+        this.inString = false;
+        this.stringElementOpen = false;
+        this.expectValue = true;
+        this.arrayEmpty = true;
+      } else {
+        this.target = this.numericTarget(key);
+        this.numeric.set(key, this.target);
+        this.value = 0;
+        this.inNumber = false;
+        this.expectValue = true;
+        this.arrayEmpty = true;
+        this.state = State.NumberArray;
+      }
+      return i + 1;
+    }
+    // Small or rare sections (meta, trace_tree, unknown ones) are collected and
+    // JSON.parse'd whole.
+    this.rawDepth = 0;
+    this.rawPieces = [];
+    this.inString = false;
+    this.escaped = false;
+    this.state = State.RawValue;
+    return i;
+  }
+
+  private numericTarget(key: string): GrowableU32 {
+    if (key === 'nodes' && this.nodeCountDeclared !== undefined) {
+      return new GrowableU32(this.nodeCountDeclared * this.nodeFieldCount, true);
+    }
+    if (key === 'edges' && this.edgeCountDeclared !== undefined) {
+      return new GrowableU32(this.edgeCountDeclared * this.edgeFieldCount, true);
+    }
+    return new GrowableU32(1024, false);
+  }
+
+  /** The hot loop: unsigned decimal integers separated by commas. */
+  private parseNumbers(b: Uint8Array, i: number, n: number): number {
+    const target = this.target!;
+    let out = target.array;
+    let length = target.length;
+    let capacity = out.length;
+    let value = this.value;
+    let inNumber = this.inNumber;
+    let expectValue = this.expectValue;
+    for (; i < n; i++) {
+      const c = b[i]!;
+      const digit = c - 48;
+      if (digit >= 0 && digit <= 9) {
+        if (!inNumber) {
+          if (!expectValue) throw this.error(`malformed "${this.key}": missing ","`, undefined, i);
+          inNumber = true;
+          expectValue = false;
+          this.arrayEmpty = false;
+        }
+        value = value * 10 + digit;
+        continue;
+      }
+      if (inNumber) {
+        if (value > 0xffffffff) throw this.error(`number out of range in "${this.key}"`, value, i);
+        if (length === capacity) {
+          target.length = length;
+          if (!target.grow()) {
+            throw this.error(`"${this.key}" has more values than the meta's count declares`, capacity, i);
+          }
+          out = target.array;
+          capacity = out.length;
+        }
+        out[length++] = value;
+        value = 0;
+        inNumber = false;
+      }
+      if (c === COMMA) {
+        if (expectValue) throw this.error(`malformed "${this.key}": unexpected ","`, undefined, i);
+        expectValue = true;
+      } else if (c === CLOSE_BRACKET) {
+        if (expectValue && !this.arrayEmpty) throw this.error(`malformed "${this.key}": "," before "]"`, undefined, i);
+        target.length = length;
+        this.value = 0;
+        this.inNumber = false;
+        this.state = State.AfterValue;
+        return i + 1;
+      } else if (!isSpace(c)) {
+        throw this.error(`unexpected character in "${this.key}" (only unsigned integers are allowed)`, String.fromCharCode(c), i);
+      }
+    }
+    target.length = length;
+    this.value = value;
+    this.inNumber = inNumber;
+    this.expectValue = expectValue;
+    return i;
+  }
+
+  /**
+   * Scans string elements and decodes every run of complete elements in the
+   * chunk with one JSON.parse, keeping incomplete trailing bytes for the next
+   * chunk. Cutting only after a closing quote means a multi-byte UTF-8
+   * sequence or an escape is never split between two decodes.
+   */
+  private parseStrings(b: Uint8Array, i: number, n: number): number {
+    const start = i;
+    let cut = -1; // index just after the last complete element in this chunk
+    let inString = this.inString;
+    let escaped = this.escaped;
+    let open = this.stringElementOpen;
+    let expectValue = this.expectValue;
+    for (; i < n; i++) {
+      const c = b[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) { inString = false; cut = i + 1; }
+        continue;
+      }
+      if (c === QUOTE) {
+        if (open || !expectValue) throw this.error('malformed "strings": missing ","', undefined, i);
+        inString = true;
+        open = true;
+        expectValue = false;
+        this.arrayEmpty = false;
+      } else if (c === COMMA) {
+        if (expectValue) throw this.error('malformed "strings": unexpected ","', undefined, i);
+        open = false;
+        expectValue = true;
+      } else if (c === CLOSE_BRACKET) {
+        if (expectValue && !this.arrayEmpty) throw this.error('malformed "strings": "," before "]"', undefined, i);
+        this.flushStrings(b, start, cut, i);
+        this.pieces = [];
+        this.inString = false;
+        this.escaped = false;
+        this.state = State.AfterValue;
+        return i + 1;
+      } else if (!isSpace(c)) {
+        throw this.error('"strings" must hold only strings', String.fromCharCode(c), i);
+      }
+    }
+    this.inString = inString;
+    this.escaped = escaped;
+    this.stringElementOpen = open;
+    this.expectValue = expectValue;
+    this.flushStrings(b, start, cut, n);
+    return i;
+  }
+
+  /** Decodes pending bytes plus b[start, cut); keeps b[cut, end) for later. */
+  private flushStrings(b: Uint8Array, start: number, cut: number, end: number): void {
+    if (cut >= 0) {
+      this.pieces.push(b.subarray(start, cut));
+      this.decodePieces(cut);
+      this.pieces = [];
+      if (cut < end) this.pieces.push(b.slice(cut, end));
+    } else if (start < end) {
+      this.pieces.push(b.slice(start, end));
+    }
+  }
+
+  private decodePieces(index: number): void {
+    const bytes = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
+    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    let text: string;
+    try {
+      // Leading separators from the previous run are harmless inside "[...]"
+      // only when stripped: find the first quote.
+      const first = buffer.indexOf(QUOTE);
+      text = buffer.toString('utf8', first, buffer.length);
+    } catch {
+      throw this.error('a string in "strings" is too long to decode', undefined, index);
+    }
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(`[${text}]`);
+    } catch (cause) {
+      throw this.error(`invalid string in "strings": ${(cause as Error).message}`, undefined, index);
+    }
+    const out = this.stringsOut;
+    for (const s of decoded as string[]) out.push(s);
+  }
+
+  /** Collects one JSON value of any shape and JSON.parses it when complete. */
+  private parseRaw(b: Uint8Array, i: number, n: number): number {
+    const start = i;
+    let depth = this.rawDepth;
+    let inString = this.inString;
+    let escaped = this.escaped;
+    let done = false;
+    for (; i < n; i++) {
+      const c = b[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) {
+          inString = false;
+          if (depth === 0) { i++; done = true; break; }
+        }
+        continue;
+      }
+      if (c === QUOTE) inString = true;
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        // At depth 0 this closes the enclosing object: a scalar value ended.
+        if (depth === 0) { done = true; break; }
+        if (--depth === 0) { i++; done = true; break; }
+      } else if (depth === 0 && (c === COMMA || isSpace(c))) { done = true; break; }
+    }
+    this.rawPieces.push(b.slice(start, i));
+    this.rawDepth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    if (done) this.finishRaw(i);
+    return i;
+  }
+
+  private finishRaw(index: number): void {
+    const text = Buffer.concat(this.rawPieces).toString('utf8');
+    this.rawPieces = [];
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw this.error(`malformed JSON in "${this.key}": ${(cause as Error).message}`, undefined, index);
+    }
+    this.acceptRaw(this.key, value, index);
+    this.state = State.AfterValue;
+  }
+
+  private acceptRaw(key: string, value: unknown, index: number): void {
+    if (key === 'snapshot') {
+      if (typeof value !== 'object' || value === null) throw this.error('"snapshot" is not an object', value, index);
+      const snapshot = value as Record<string, unknown>;
+      const meta = snapshot.meta;
+      if (typeof meta !== 'object' || meta === null) throw this.error('wrong meta: "snapshot.meta" is missing', undefined, index);
+      this.meta = meta as Record<string, unknown>;
+      this.nodeCountDeclared = countField(snapshot.node_count);
+      this.edgeCountDeclared = countField(snapshot.edge_count);
+      this.extraNativeBytes = countField(snapshot.extra_native_bytes);
+      const m = this.meta;
+      this.nodeFieldCount = Array.isArray(m.node_fields) ? m.node_fields.length : 0;
+      this.edgeFieldCount = Array.isArray(m.edge_fields) ? m.edge_fields.length : 0;
+      if (this.nodeFieldCount === 0 || this.edgeFieldCount === 0) {
+        throw this.error('wrong meta: node_fields or edge_fields is missing or empty', undefined, index);
+      }
+    } else if (key === 'trace_tree') {
+      this.traceTree = value;
+    } else {
+      this.unknownSections.push(key);
+    }
+  }
+}
+
+function countField(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
