@@ -104,13 +104,21 @@ function build(dir, nodeGyp) {
   });
 }
 
+/** The most telling line of a failed node-gyp run. */
 function firstErrorLine(output) {
-  const lines = output.split('\n');
-  return (
-    lines.find((l) => /\berror\b/i.test(l) && !/^gyp (ERR|info)/.test(l)) ??
-    lines.find((l) => /^gyp ERR!/.test(l)) ??
-    ''
-  ).trim();
+  const lines = output.split('\n').map((l) => l.trim());
+  const patterns = [
+    /(^|\s)(fatal )?error:/, // compiler / linker
+    /^gyp: /, // gyp itself (missing common.gypi, bad binding.gyp, ...)
+    /^make: \*\*\*/, // e.g. a source file listed in binding.gyp is missing
+    /^gyp ERR! stack Error:/,
+    /^gyp ERR!/,
+  ];
+  for (const pattern of patterns) {
+    const line = lines.find((l) => pattern.test(l));
+    if (line) return line;
+  }
+  return lines.filter(Boolean).at(-1) ?? '(no output)';
 }
 
 async function main() {
@@ -128,6 +136,10 @@ async function main() {
   }
   if (queue.length === 0) return;
 
+  const headers = join(nodedir, 'include', 'node');
+  if (mtimeMs(join(headers, 'node_api.h')) === undefined || mtimeMs(join(headers, 'common.gypi')) === undefined) {
+    fail(`no Node headers in ${headers} (node_api.h, common.gypi); set npm_config_nodedir to a Node install/headers dir`);
+  }
   const nodeGyp = findNodeGyp();
   const failures = [];
   const started = Date.now();

@@ -3,7 +3,9 @@
 // still exit, never released.
 // Per iteration: 1 TSFN leaked (its function `fixtureTsfnCallback`, its {}
 // resource, an env cleanup hook; async init without destroy).
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const binding = createRequire(import.meta.url)('./build/Release/tsfn.node');
 
@@ -12,10 +14,17 @@ export const meta = {
   twin: 'leak',
   asyncNames: ['fixture_tsfn_leak'],
   leakedAsyncPerIteration: 1,
-  retainedFunction: { name: 'fixtureTsfnCallback' },
+  retainedFunction: locate('fixtureTsfnCallback'),
 };
 
 export function iteration(i) {
   const fn = function fixtureTsfnCallback() {};
   binding.leak(fn);
+}
+
+/** File and 1-based line of `= function <name>(` in this module. */
+function locate(name) {
+  const file = fileURLToPath(import.meta.url);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  return { name, file, line: lines.findIndex((l) => l.includes(`= function ${name}(`)) + 1 };
 }
