@@ -260,47 +260,58 @@ export class SnapshotParser {
     return new GrowableU32(1024, false);
   }
 
-  /** The hot loop: unsigned decimal integers separated by commas. */
+  /**
+   * The hot loop: unsigned decimal integers separated by commas. A number is
+   * consumed by a tight inner loop; separators are checked between numbers.
+   * A number cut by the chunk boundary resumes from `this.value`.
+   */
   private parseNumbers(b: Uint8Array, i: number, n: number): number {
     const target = this.target!;
     let out = target.array;
     let length = target.length;
     let capacity = out.length;
+    let expectValue = this.expectValue;
     let value = this.value;
     let inNumber = this.inNumber;
-    let expectValue = this.expectValue;
-    for (; i < n; i++) {
-      const c = b[i]!;
-      const digit = c - 48;
-      if (digit >= 0 && digit <= 9) {
+    while (i < n) {
+      let c = b[i]!;
+      if (inNumber || c - 48 >>> 0 <= 9) {
         if (!inNumber) {
           if (!expectValue) throw this.error(`malformed "${this.key}": missing ","`, undefined, i);
-          inNumber = true;
-          expectValue = false;
-          this.arrayEmpty = false;
+          value = c - 48;
+          i++;
         }
-        value = value * 10 + digit;
-        continue;
-      }
-      if (inNumber) {
+        while (i < n && (c = b[i]!) - 48 >>> 0 <= 9) {
+          value = value * 10 + (c - 48);
+          i++;
+        }
+        if (i === n) {
+          inNumber = true;
+          break;
+        }
+        inNumber = false;
         if (value > 0xffffffff) throw this.error(`number out of range in "${this.key}"`, value, i);
         if (length === capacity) {
           target.length = length;
-          if (!target.grow()) {
-            throw this.error(`"${this.key}" has more values than the meta's count declares`, capacity, i);
-          }
+          if (!target.grow()) throw this.error(`"${this.key}" has more values than the meta's count declares`, capacity, i);
           out = target.array;
           capacity = out.length;
         }
         out[length++] = value;
-        value = 0;
-        inNumber = false;
+        expectValue = false;
+        // The common case: a comma right after the number.
+        if (c === COMMA) {
+          expectValue = true;
+          i++;
+          continue;
+        }
       }
       if (c === COMMA) {
         if (expectValue) throw this.error(`malformed "${this.key}": unexpected ","`, undefined, i);
         expectValue = true;
       } else if (c === CLOSE_BRACKET) {
-        if (expectValue && !this.arrayEmpty) throw this.error(`malformed "${this.key}": "," before "]"`, undefined, i);
+        // "]" may follow a value or the opening "[" (an empty array), not a ",".
+        if (expectValue && length !== 0) throw this.error(`malformed "${this.key}": "," before "]"`, undefined, i);
         target.length = length;
         this.value = 0;
         this.inNumber = false;
@@ -309,6 +320,7 @@ export class SnapshotParser {
       } else if (!isSpace(c)) {
         throw this.error(`unexpected character in "${this.key}" (only unsigned integers are allowed)`, String.fromCharCode(c), i);
       }
+      i++;
     }
     target.length = length;
     this.value = value;
@@ -330,14 +342,33 @@ export class SnapshotParser {
     let escaped = this.escaped;
     let open = this.stringElementOpen;
     let expectValue = this.expectValue;
-    for (; i < n; i++) {
-      const c = b[i]!;
+    // Position of the next backslash at or after i in this chunk (-1: none);
+    // kept across strings so the search is linear in the chunk.
+    let slash = b.indexOf(BACKSLASH, i);
+    while (i < n) {
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) { inString = false; cut = i + 1; }
+        if (escaped) {
+          escaped = false;
+          i++;
+          continue;
+        }
+        // Jump to the next quote or backslash with native searches.
+        const quote = b.indexOf(QUOTE, i);
+        if (slash !== -1 && slash < i) slash = b.indexOf(BACKSLASH, i);
+        if (slash !== -1 && (quote === -1 || slash < quote)) {
+          escaped = true;
+          i = slash + 1;
+          continue;
+        }
+        if (quote === -1) {
+          i = n;
+          break;
+        }
+        inString = false;
+        i = cut = quote + 1;
         continue;
       }
+      const c = b[i]!;
       if (c === QUOTE) {
         if (open || !expectValue) throw this.error('malformed "strings": missing ","', undefined, i);
         inString = true;
@@ -359,13 +390,14 @@ export class SnapshotParser {
       } else if (!isSpace(c)) {
         throw this.error('"strings" must hold only strings', String.fromCharCode(c), i);
       }
+      i++;
     }
     this.inString = inString;
     this.escaped = escaped;
     this.stringElementOpen = open;
     this.expectValue = expectValue;
     this.flushStrings(b, start, cut, n);
-    return i;
+    return n;
   }
 
   /** Decodes pending bytes plus b[start, cut); keeps b[cut, end) for later. */
@@ -374,9 +406,9 @@ export class SnapshotParser {
       this.pieces.push(b.subarray(start, cut));
       this.decodePieces(cut);
       this.pieces = [];
-      if (cut < end) this.pieces.push(b.slice(cut, end));
+      if (cut < end) this.pieces.push(copyBytes(b, cut, end));
     } else if (start < end) {
-      this.pieces.push(b.slice(start, end));
+      this.pieces.push(copyBytes(b, start, end));
     }
   }
 
@@ -428,7 +460,7 @@ export class SnapshotParser {
         if (--depth === 0) { i++; done = true; break; }
       } else if (depth === 0 && (c === COMMA || isSpace(c))) { done = true; break; }
     }
-    this.rawPieces.push(b.slice(start, i));
+    this.rawPieces.push(copyBytes(b, start, i));
     this.rawDepth = depth;
     this.inString = inString;
     this.escaped = escaped;
@@ -471,6 +503,14 @@ export class SnapshotParser {
       this.unknownSections.push(key);
     }
   }
+}
+
+/**
+ * A copy of b[start, end). The caller's chunk buffer is reused for the next
+ * read, and Buffer#slice returns a view, not a copy.
+ */
+function copyBytes(b: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(b, start, end);
 }
 
 function countField(value: unknown): number | undefined {
