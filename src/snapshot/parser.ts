@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { SnapshotFormatError } from './errors.js';
 import { GrowableU32 } from './growable-u32.js';
 
@@ -33,6 +34,8 @@ const enum State {
   AfterValue,
   Done,
 }
+
+const MAX_TYPED_ARRAY_LENGTH = constants.MAX_LENGTH;
 
 const NUMERIC_SECTIONS = new Set(['nodes', 'edges', 'locations', 'samples', 'trace_function_infos']);
 
@@ -251,13 +254,16 @@ export class SnapshotParser {
   }
 
   private numericTarget(key: string): GrowableU32 {
-    if (key === 'nodes' && this.nodeCountDeclared !== undefined) {
-      return new GrowableU32(this.nodeCountDeclared * this.nodeFieldCount, true);
+    const declared =
+      key === 'nodes' && this.nodeCountDeclared !== undefined ? this.nodeCountDeclared * this.nodeFieldCount
+      : key === 'edges' && this.edgeCountDeclared !== undefined ? this.edgeCountDeclared * this.edgeFieldCount
+      : undefined;
+    // One Uint32Array holds 2^32 values on 64-bit Node 20+ (1.4 billion edges);
+    // a declared size past that is a corrupt count, not a real heap.
+    if (declared !== undefined && declared > MAX_TYPED_ARRAY_LENGTH) {
+      throw this.error(`"${key}" declares more values than one typed array can hold`, declared, 0);
     }
-    if (key === 'edges' && this.edgeCountDeclared !== undefined) {
-      return new GrowableU32(this.edgeCountDeclared * this.edgeFieldCount, true);
-    }
-    return new GrowableU32(1024, false);
+    return declared === undefined ? new GrowableU32(1024, false) : new GrowableU32(declared, true);
   }
 
   /**
