@@ -1,0 +1,52 @@
+// One agent-overhead loop in its own process. Started by bench/run.mjs, with or without
+// `--require dist/agent/agent.cjs`:
+//   node [--require AGENT] bench/agent-loop.mjs fixture <module.mjs> <N> <result.json>
+//   node [--require AGENT] bench/agent-loop.mjs promise - <N> <result.json>
+// fixture: imports the module (a native fixture's correct twin) and calls iteration(i) N times,
+//          awaiting it when it returns a promise.
+// promise: N rounds of `await Promise.resolve(i)` through two small async functions.
+// loopMs is the loop alone (module import and process start-up excluded).
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+const [kind, modulePath, nArg, resultFile] = process.argv.slice(2);
+const n = Number(nArg);
+
+async function add(a, b) { return a + b; }
+async function step(i) {
+  const v = await Promise.resolve(i);
+  return add(v, 1);
+}
+
+async function main() {
+  const startupMs = performance.now(); // process start until here, agent --require included
+  let loopMs;
+  let check = 0;
+  if (kind === 'fixture') {
+    const mod = await import(pathToFileURL(modulePath).href);
+    if (typeof mod.iteration !== 'function') throw new Error(`${modulePath} exports no iteration(i)`);
+    const t = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = mod.iteration(i);
+      if (r && typeof r.then === 'function') await r;
+    }
+    loopMs = performance.now() - t;
+  } else if (kind === 'promise') {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) check += await step(i);
+    loopMs = performance.now() - t;
+  } else {
+    throw new Error(`unknown loop "${kind}"`);
+  }
+  return { loopMs, startupMs, check };
+}
+
+main()
+  .then((r) => ({ ok: true, ...r }), (e) => ({ ok: false, error: String(e?.message ?? e).slice(0, 600) }))
+  .then((r) => {
+    r.maxRssKiB = process.resourceUsage().maxRSS;
+    fs.writeFileSync(resultFile, JSON.stringify(r));
+    // Exit explicitly: an agent or fixture may keep handles open.
+    process.exit(r.ok ? 0 : 1);
+  });

@@ -1,0 +1,188 @@
+// One load measurement in its own process. Started by bench/run.mjs as
+//   node --max-old-space-size=16000 bench/case.mjs <case> <file> <result.json> [<file>.json sidecar with .sections]
+// Cases: floor | ours | ours-dom | toolkit | hp
+// Time is measured inside this process from "start reading the file" to "model ready" (node start-up
+// and module loading excluded). Writes one JSON object to <result.json>: ok, loadMs, phases (ms), and
+// at the very end process.resourceUsage().maxRSS (KiB) as this process's own peak RSS.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const [caseName, file, resultFile, sectionsArg] = process.argv.slice(2);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(root, 'package.json'));
+
+// GC time while loading (the observer's entries arrive asynchronously; collected before reporting).
+let gcMs = 0;
+let gcCount = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) { gcMs += e.duration; gcCount++; }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+
+function timer() {
+  const t0 = performance.now();
+  let last = t0;
+  const phases = {};
+  return {
+    t0,
+    phases,
+    mark(name, at = performance.now()) { phases[name] = (phases[name] ?? 0) + (at - last); last = at; },
+    total: () => performance.now() - t0,
+  };
+}
+
+const round = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v]));
+function mem() {
+  const m = process.memoryUsage();
+  const mb = (x) => Math.round(x / 1e6);
+  return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers) };
+}
+
+// ---------------------------------------------------------------- floor
+// floor.js: 4 MiB reads into one reused buffer + one byte pass (count commas). What no streaming
+// loader can beat on this machine.
+async function floor() {
+  let readMs = 0, scanMs = 0, commas = 0;
+  const scan = (b, n) => { const t = performance.now(); for (let i = 0; i < n; i++) if (b[i] === 44) commas++; scanMs += performance.now() - t; };
+  const t0 = performance.now();
+  const fd = fs.openSync(file, 'r');
+  const b = Buffer.allocUnsafe(4 << 20);
+  for (;;) { const t = performance.now(); const n = fs.readSync(fd, b, 0, b.length, null); readMs += performance.now() - t; if (n <= 0) break; scan(b, n); }
+  fs.closeSync(fd);
+  const loadMs = performance.now() - t0;
+  return { loadMs, phases: { read: readMs, scan: scanMs }, commas };
+}
+
+// ---------------------------------------------------------------- ours
+// Hook fs.readSync (byte-source.js imports it from node:fs; syncBuiltinESMExports updates that
+// binding) to split loadSnapshot into read / parse (per file section) / end+validate without
+// touching src/. ~200 performance.now() calls per GB: no measurable cost.
+const reads = []; // [start, end, bytes] for chunk reads (position null)
+function hookReads() {
+  const original = fs.readSync;
+  fs.readSync = function readSyncTimed(fd, buffer, offset, length, position) {
+    const start = performance.now();
+    const n = original.apply(this, arguments);
+    if (position === null || position === undefined) reads.push([start, performance.now(), n]);
+    return n;
+  };
+  syncBuiltinESMExports();
+}
+
+function splitLoad(t0, tEnd, sections) {
+  const phases = {};
+  const add = (k, v) => { phases[k] = (phases[k] ?? 0) + v; };
+  if (reads.length === 0) return { 'loadSnapshot (unsplit)': tEnd - t0 };
+  add('open', reads[0][0] - t0);
+  let pos = 0;
+  for (let k = 0; k < reads.length; k++) {
+    const [start, end, n] = reads[k];
+    add('read', end - start);
+    if (n <= 0) { add('end+validate', tEnd - end); break; }
+    const gap = (k + 1 < reads.length ? reads[k + 1][0] : tEnd) - end;
+    // Apportion this chunk's parse time to the file sections it covers, by bytes.
+    if (!sections) add('parse', gap);
+    else {
+      for (let s = 0; s < sections.length; s++) {
+        const lo = Math.max(pos, sections[s].start);
+        const hi = Math.min(pos + n, s + 1 < sections.length ? sections[s + 1].start : Infinity);
+        if (hi > lo) add(`parse ${sections[s].name}`, (gap * (hi - lo)) / n);
+      }
+    }
+    pos += n;
+  }
+  return phases;
+}
+
+async function ours(withDominators) {
+  hookReads();
+  const sections = sectionsArg ? JSON.parse(fs.readFileSync(sectionsArg, 'utf8')).sections : undefined;
+  const { loadSnapshot } = await import(pathToFileURL(path.join(root, 'dist/snapshot/load.js')).href);
+  const { HeapGraph } = await import(pathToFileURL(path.join(root, 'dist/graph/heap-graph.js')).href);
+  const t = timer();
+  const snapshot = await loadSnapshot(file);
+  const tLoaded = performance.now();
+  const phases = splitLoad(t.t0, tLoaded, sections);
+  t.mark('loadSnapshot', tLoaded);
+  const graph = new HeapGraph(snapshot);
+  t.mark('new HeapGraph');
+  const out = { nodeCount: graph.nodeCount, edgeCount: graph.edgeCount, strings: graph.strings.length };
+  if (withDominators) {
+    // dominators() calls these three first; calling them ourselves (results are cached) times them apart.
+    graph.essentialEdges();
+    t.mark('essentialEdges');
+    graph.retainers();
+    t.mark('retainers');
+    graph.shallowSizes();
+    t.mark('shallowSizes');
+    const d = graph.dominators();
+    t.mark('dominators (Lengauer-Tarjan + retained sizes)');
+    out.rootRetainedSize = d.retainedSize[graph.rootOrdinal];
+    out.unreachable = d.unreachable.count;
+  }
+  const loadMs = t.total();
+  const { loadSnapshot: ls, ...rest } = t.phases;
+  return { loadMs, phases: { loadSnapshot: ls, ...rest }, loadSnapshotSplit: round(phases), reads: reads.length, ...out, keep: [snapshot, graph] };
+}
+
+// ---------------------------------------------------------------- heap-snapshot-toolkit
+// The README's way: parse(createReadStream(file, 'utf-8')) — DevTools' loader, which always builds
+// retainers, dominators, retained sizes and distances. buildSnapshot() is wrapped only to note when
+// byte parsing ended (as in the peer study's load-toolkit.js).
+async function toolkit() {
+  const tk = await import('heap-snapshot-toolkit');
+  const LoaderClass = tk.DevToolsAPI.HeapSnapshotLoader.HeapSnapshotLoader;
+  const t = timer();
+  const orig = LoaderClass.prototype.buildSnapshot;
+  LoaderClass.prototype.buildSnapshot = function (...a) { t.mark('parseBytes'); return orig.apply(this, a); };
+  const snap = await tk.parse(fs.createReadStream(file, 'utf-8'));
+  t.mark('buildModel (incl. dominators + retained sizes)');
+  const loadMs = t.total();
+  return { loadMs, phases: t.phases, nodeCount: snap.nodeCount, keep: snap };
+}
+
+// ---------------------------------------------------------------- heapsnapshot-parser
+// require('heapsnapshot-parser').parse(fs.readFileSync(f, 'utf8')): needs the whole file as one string,
+// so it fails past V8's 0x1fffffe8-character limit (~512 MiB).
+async function hp() {
+  const parser = require('heapsnapshot-parser');
+  const t = timer();
+  const text = fs.readFileSync(file, 'utf8');
+  t.mark('readFileSync utf8');
+  const snap = parser.parse(text);
+  t.mark('parse (JSON.parse + objects)');
+  const loadMs = t.total();
+  return { loadMs, phases: t.phases, nodeCount: snap.nodes.length, keep: snap };
+}
+
+const cases = { floor, ours: () => ours(false), 'ours-dom': () => ours(true), toolkit, hp };
+
+async function main() {
+  const run = cases[caseName];
+  if (!run || !file || !resultFile) throw new Error(`usage: case.mjs <${Object.keys(cases).join('|')}> <file> <result.json> [sections.json]`);
+  const tStart = performance.now();
+  let result;
+  try {
+    const r = await run();
+    delete r.keep; // the model stayed alive until here, so RSS covers it
+    result = { ok: true, ...r, memAfter: mem() };
+  } catch (e) {
+    result = { ok: false, error: String(e?.message ?? e).slice(0, 600), errorCode: e?.code, afterMs: performance.now() - tStart };
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100)); // gc entries are delivered on a later tick
+  gcObserver.disconnect();
+  result.gcMs = gcMs;
+  result.gcCount = gcCount;
+  result.loadMs = result.loadMs === undefined ? undefined : Math.round(result.loadMs);
+  if (result.phases) result.phases = round(result.phases);
+  result.afterMs = result.afterMs === undefined ? undefined : Math.round(result.afterMs);
+  result.gcMs = Math.round(gcMs);
+  result.maxRssKiB = process.resourceUsage().maxRSS; // last: this process's own peak RSS
+  fs.writeFileSync(resultFile, JSON.stringify(result));
+  process.exit(result.ok ? 0 : 1);
+}
+
+main().catch((e) => { console.error(e); process.exit(2); });

@@ -1,0 +1,489 @@
+#!/usr/bin/env node
+// napi-heapdiff benchmark: our loader vs peers vs the floor, plus agent overhead. See bench/README.md.
+//
+//   npm run bench                      # builds, then both sizes (120, 700) and the agent section
+//   node bench/run.mjs --sizes 20      # quick smoke run
+//   node bench/run.mjs --help
+//
+// Tables go to stdout, progress to stderr, everything to bench/out/results-<date>.json.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const MB = 1e6; // all sizes in the report are decimal MB (10^6 bytes), file sizes and RSS alike
+const CASES = ['floor', 'ours', 'ours-dom', 'toolkit', 'hp'];
+const GOALS = { toolkitOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 2, agentFixture: 1.3 };
+const V8_MAX_STRING = 0x1fffffe8; // characters; a latin1 file longer than this cannot be one string
+const NODE_FLAGS = ['--max-old-space-size=16000'];
+
+// ------------------------------------------------------------------ options
+const HELP = `usage: node bench/run.mjs [options]
+  --sizes 120,700          snapshot sizes to generate/reuse in bench/out (target MB; default 120,700)
+  --cases ${CASES.join(',')}
+                           load cases to run (default all)
+  --timeout 600            seconds per load case
+  --no-agent               skip the agent-overhead section
+  --agent-only             run only the agent-overhead section
+  --agent PATH             agent to --require (default dist/agent/agent.cjs)
+  --fixture PATH           fixture module with iteration(i) (default native-fixtures/null-resource/ok.mjs)
+  --fixture-iterations N   addon loop length (default 200000)
+  --promise-iterations N   promise loop length (default 1000000)
+  --reps N                 agent-section repetitions, median taken (default 3)
+  --cpu-prof               also write V8 CPU profiles of the "ours" cases to bench/out/prof/
+  --out DIR                output dir (default bench/out)`;
+
+function parseArgs(argv) {
+  const o = {
+    sizes: [120, 700], cases: CASES, timeout: 600, agent: true, loads: true,
+    agentPath: path.join(ROOT, 'dist/agent/agent.cjs'),
+    fixture: path.join(ROOT, 'native-fixtures/null-resource/ok.mjs'),
+    fixtureN: 200_000, promiseN: 1_000_000, reps: 3, cpuProf: false, out: path.join(HERE, 'out'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) fail(`${flag} needs a value`);
+      return v;
+    };
+    const num = () => { const v = Number(val()); if (!(v > 0)) fail(`${flag} needs a positive number`); return v; };
+    switch (flag) {
+      case '--sizes': o.sizes = val().split(',').filter(Boolean).map((s) => { const n = Number(s); if (!(n >= 5)) fail(`bad size "${s}" (MB, >= 5)`); return n; }); break;
+      case '--cases': o.cases = val().split(',').filter(Boolean); for (const c of o.cases) if (!CASES.includes(c)) fail(`unknown case "${c}"`); break;
+      case '--timeout': o.timeout = num(); break;
+      case '--no-agent': o.agent = false; break;
+      case '--agent-only': o.loads = false; break;
+      case '--agent': o.agentPath = path.resolve(val()); break;
+      case '--fixture': o.fixture = path.resolve(val()); o.fixtureGiven = true; break;
+      case '--fixture-iterations': o.fixtureN = Math.round(num()); break;
+      case '--promise-iterations': o.promiseN = Math.round(num()); break;
+      case '--reps': o.reps = Math.round(num()); break;
+      case '--cpu-prof': o.cpuProf = true; break;
+      case '--out': o.out = path.resolve(val()); break;
+      case '-h': case '--help': console.log(HELP); process.exit(0); break;
+      default: fail(`unknown option ${a}\n${HELP}`);
+    }
+  }
+  return o;
+}
+function fail(msg) { console.error(`bench: ${msg}`); process.exit(2); }
+
+const opts = parseArgs(process.argv.slice(2));
+const t0 = Date.now();
+const stamp = () => `[${new Date().toISOString().slice(11, 19)} +${((Date.now() - t0) / 1000).toFixed(0)}s]`;
+const log = (msg) => process.stderr.write(`${stamp()} ${msg}\n`);
+
+// ------------------------------------------------------------------ child processes
+const TIME_BIN = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const TIMEOUT_BIN = fs.existsSync('/usr/bin/timeout') ? '/usr/bin/timeout' : undefined;
+
+/**
+ * Runs `node <nodeArgs>` in its own process with a timeout. Under /usr/bin/time -v when present, so
+ * peak RSS is known even when the child dies (OOM, timeout). Returns exit info, time's max RSS (KiB),
+ * wall time seen from here, and the tail of the child's stderr/stdout.
+ */
+function runNode(nodeArgs, { timeoutS, cwd = ROOT } = {}) {
+  return new Promise((resolve) => {
+    const useTime = TIME_BIN && TIMEOUT_BIN;
+    const cmd = useTime ? TIME_BIN : process.execPath;
+    const args = useTime
+      ? ['-v', TIMEOUT_BIN, '-k', '10', String(timeoutS), process.execPath, ...nodeArgs]
+      : nodeArgs;
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d) => { stdout = (stdout + d).slice(-20000); });
+    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-40000); });
+    let killedByUs = false;
+    const backstop = setTimeout(() => { killedByUs = true; child.kill('SIGKILL'); }, (timeoutS + 30) * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(backstop);
+      const elapsedMs = Date.now() - started;
+      let timeRssKiB;
+      let exitCode = code;
+      let termSignal = signal;
+      let childErr = stderr;
+      const at = useTime ? stderr.lastIndexOf('\tCommand being timed:') : -1;
+      if (at >= 0) {
+        const report = stderr.slice(at);
+        childErr = stderr.slice(0, at);
+        const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(report);
+        if (m) timeRssKiB = Number(m[1]);
+        const sig = /Command terminated by signal (\d+)/.exec(report);
+        if (sig) termSignal = `signal ${sig[1]}`;
+        const ex = /Exit status: (\d+)/.exec(report);
+        if (ex) exitCode = Number(ex[1]);
+      }
+      // timeout(1) exits 124 when it had to stop the command (137 if it needed -k's KILL).
+      const timedOut = killedByUs || (useTime && (exitCode === 124 || exitCode === 137) && elapsedMs >= timeoutS * 1000 - 500);
+      resolve({ exitCode, signal: termSignal, timedOut, elapsedMs, timeRssKiB, stderrTail: childErr.trim().slice(-1500), stdoutTail: stdout.trim().slice(-1500) });
+    });
+  });
+}
+
+// ------------------------------------------------------------------ snapshots
+const expectedBytes = (targetMB) => targetMB * 1048576 * 1.03; // gen.mjs lands within a few % of this
+
+/** Finds where each top-level section starts (first occurrence of `"name":`), reading in 4 MiB chunks.
+ *  Also warms the page cache, so every case reads the file from memory. */
+function scanSections(file) {
+  const keys = ['snapshot', 'nodes', 'edges', 'trace_function_infos', 'trace_tree', 'samples', 'locations', 'strings'];
+  const patterns = keys.map((k) => [k, Buffer.from(`"${k}":`)]);
+  const found = new Map();
+  const OVERLAP = 64;
+  const buf = Buffer.allocUnsafe((4 << 20) + OVERLAP);
+  const fd = fs.openSync(file, 'r');
+  let carry = 0;
+  let base = 0; // file offset of buf[0]
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, carry, buf.length - carry, null);
+      if (n <= 0) break;
+      const len = carry + n;
+      if (!found.has('strings')) {
+        for (const [k, p] of patterns) {
+          if (found.has(k)) continue;
+          const i = buf.indexOf(p, 0);
+          if (i >= 0 && i < len) found.set(k, base + i);
+        }
+      }
+      const keep = Math.min(OVERLAP, len);
+      buf.copy(buf, 0, len - keep, len);
+      base += len - keep;
+      carry = keep;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const sections = [...found].map(([name, start]) => ({ name, start })).sort((a, b) => a.start - b.start);
+  if (sections.length) sections[0].start = 0; // header bytes ("{") count as the snapshot meta
+  return sections;
+}
+
+function headerCounts(file) {
+  const head = Buffer.alloc(8192);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, head, 0, head.length, 0);
+  fs.closeSync(fd);
+  const h = head.toString('latin1');
+  return { nodeCount: Number(/"node_count":(\d+)/.exec(h)?.[1]), edgeCount: Number(/"edge_count":(\d+)/.exec(h)?.[1]) };
+}
+
+async function ensureSnapshot(targetMB) {
+  const file = path.join(opts.out, `s${targetMB}.heapsnapshot`);
+  const sidecar = `${file}.json`;
+  const want = expectedBytes(targetMB);
+  let generated;
+  const stat = fs.existsSync(file) ? fs.statSync(file) : undefined;
+  if (stat && stat.size >= want * 0.85 && stat.size <= want * 1.2) {
+    log(`${targetMB} MB: reusing ${path.relative(ROOT, file)} (${(stat.size / MB).toFixed(1)} MB)`);
+  } else {
+    if (stat) log(`${targetMB} MB: ${path.relative(ROOT, file)} has the wrong size (${(stat.size / MB).toFixed(1)} MB), regenerating`);
+    log(`${targetMB} MB: generating ${path.relative(ROOT, file)} with bench/gen.mjs${targetMB >= 500 ? ' (~1.5 min, ~3.6 GB RSS)' : ''}`);
+    const r = await runNode([...NODE_FLAGS, path.join(HERE, 'gen.mjs'), String(targetMB), file], { timeoutS: 1800 });
+    if (r.exitCode !== 0 || !fs.existsSync(file)) {
+      throw new Error(`generating ${file} failed (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${r.stderrTail.slice(-500)}`);
+    }
+    try { generated = JSON.parse(r.stdoutTail.split('\n').pop()); } catch { generated = undefined; }
+    log(`${targetMB} MB: generated in ${(r.elapsedMs / 1000).toFixed(1)} s, ${((r.timeRssKiB ?? 0) * 1024 / MB).toFixed(0)} MB peak RSS`);
+  }
+  const size = fs.statSync(file).size;
+  const mtimeMs = fs.statSync(file).mtimeMs;
+  let meta;
+  try {
+    meta = JSON.parse(fs.readFileSync(sidecar, 'utf8'));
+    if (meta.bytes !== size || meta.mtimeMs !== mtimeMs) meta = undefined;
+  } catch { meta = undefined; }
+  const tScan = Date.now();
+  const sections = scanSections(file); // always: warms the page cache
+  if (!meta) {
+    meta = { file: path.relative(ROOT, file), targetMB, bytes: size, mtimeMs, ...headerCounts(file), sections, generator: 'bench/gen.mjs', generated };
+    fs.writeFileSync(sidecar, JSON.stringify(meta, null, 1));
+  }
+  log(`${targetMB} MB: ${meta.nodeCount.toLocaleString('en')} nodes, ${meta.edgeCount.toLocaleString('en')} edges; section scan + cache warm-up ${Date.now() - tScan} ms`);
+  return { file, sidecar, meta };
+}
+
+// ------------------------------------------------------------------ load cases
+const pkgVersion = (name) => {
+  try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return '?'; }
+};
+const LABELS = {
+  floor: 'floor (4 MiB reads + 1 byte pass)',
+  ours: 'ours: load, no dominators',
+  'ours-dom': 'ours: load + dominators',
+  toolkit: `heap-snapshot-toolkit ${pkgVersion('heap-snapshot-toolkit')} (incl. dominators)`,
+  hp: `heapsnapshot-parser ${pkgVersion('heapsnapshot-parser')}`,
+};
+
+async function runCase(name, snap, size) {
+  const resultFile = path.join(opts.out, 'tmp', `${name}-s${size}-${process.pid}.json`);
+  fs.mkdirSync(path.dirname(resultFile), { recursive: true });
+  fs.rmSync(resultFile, { force: true });
+  const flags = [...NODE_FLAGS];
+  if (opts.cpuProf && name.startsWith('ours')) {
+    flags.push('--cpu-prof', `--cpu-prof-dir=${path.join(opts.out, 'prof')}`, `--cpu-prof-name=${name}-s${size}-${Date.now()}.cpuprofile`);
+  }
+  log(`${size} MB: ${name} ...`);
+  const r = await runNode([...flags, path.join(HERE, 'case.mjs'), name, snap.file, resultFile, snap.sidecar], { timeoutS: opts.timeout });
+  let res;
+  try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
+  fs.rmSync(resultFile, { force: true });
+  const out = { case: name, label: LABELS[name], ...res };
+  if (!res) {
+    out.ok = false;
+    const lastLine = r.stderrTail.split('\n').filter((l) => l.trim()).slice(-3).join(' | ');
+    out.error = r.timedOut ? `timeout after ${opts.timeout} s`
+      : `child died (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${lastLine || '(no output)'}`;
+    out.afterMs = r.elapsedMs;
+  }
+  out.timeRssKiB = r.timeRssKiB;
+  out.wallMs = r.elapsedMs;
+  const rssKiB = r.timeRssKiB ?? out.maxRssKiB;
+  out.peakRssMB = rssKiB === undefined ? undefined : (rssKiB * 1024) / MB;
+  out.rssSource = r.timeRssKiB !== undefined ? '/usr/bin/time -v' : out.maxRssKiB !== undefined ? 'process.resourceUsage().maxRSS' : undefined;
+  out.rssOverFile = out.peakRssMB === undefined ? undefined : (out.peakRssMB * MB) / snap.meta.bytes;
+  if (!out.ok && name === 'hp' && snap.meta.bytes > V8_MAX_STRING) out.expectedFailure = 'file > V8 max string length';
+  log(`${size} MB: ${name}: ${out.ok ? `${(out.loadMs / 1000).toFixed(2)} s` : `FAIL (${out.error})`}, peak RSS ${out.peakRssMB?.toFixed(0) ?? '?'} MB`);
+  return out;
+}
+
+// ------------------------------------------------------------------ formatting
+const fmtS = (ms) => (ms / 1000).toFixed(2);
+const fmtX = (x) => (x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`);
+function table(rows, align) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (r) => r.map((v, c) => (align[c] === 'r' ? String(v ?? '').padStart(widths[c]) : String(v ?? '').padEnd(widths[c]))).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+function phaseText(r) {
+  if (!r.ok) return r.phases ? Object.entries(r.phases).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+  const parts = Object.entries(r.phases ?? {}).map(([k, v]) => {
+    if (k === 'loadSnapshot' && r.loadSnapshotSplit) {
+      return `loadSnapshot ${v} [${Object.entries(r.loadSnapshotSplit).filter(([, b]) => b > 0).map(([a, b]) => `${a} ${b}`).join(', ')}]`;
+    }
+    return `${k} ${v}`;
+  });
+  return `${parts.join(', ')}; GC ${r.gcMs} ms in ${r.gcCount} pauses`;
+}
+
+function goalRow(label, value, goal, kind, missText) {
+  let status = '';
+  if (goal !== undefined) {
+    if (value === undefined) status = 'n/a';
+    else if (kind === '>=') status = value >= goal ? 'met' : `MISSED: ${missText}`;
+    else status = value <= goal ? 'met' : `MISSED: ${missText}`;
+  }
+  return [label, fmtX(value), goal === undefined ? '(info)' : `${kind === '>=' ? '≥' : '≤'} ${goal}×`, status];
+}
+
+function report(size, snap, results) {
+  const by = Object.fromEntries(results.map((r) => [r.case, r]));
+  const m = snap.meta;
+  const out = [];
+  out.push(`== ${size} MB target: ${m.file} — ${(m.bytes / MB).toFixed(1)} MB, ${(m.nodeCount / 1e6).toFixed(2)}M nodes, ${(m.edgeCount / 1e6).toFixed(2)}M edges ==`);
+  const rows = [['case', 'time (s)', 'peak RSS (MB)', 'RSS ÷ file', 'MB/s', 'note']];
+  for (const r of results) {
+    const note = r.ok ? '' : `${r.expectedFailure ? 'FAIL (expected: ' + r.expectedFailure + '): ' : 'FAIL: '}${r.error}${r.afterMs !== undefined ? ` (after ${fmtS(r.afterMs)} s)` : ''}`;
+    rows.push([
+      r.label, r.ok ? fmtS(r.loadMs) : 'FAIL', r.peakRssMB === undefined ? '?' : r.peakRssMB.toFixed(0), fmtX(r.rssOverFile),
+      r.ok ? ((m.bytes / MB) / (r.loadMs / 1000)).toFixed(0) : '', note.replace(/\s+/g, ' ').slice(0, 160),
+    ]);
+  }
+  out.push(table(rows, ['l', 'r', 'r', 'r', 'r', 'l']));
+  out.push('');
+  const ratios = {};
+  const od = by['ours-dom'];
+  const o = by.ours;
+  const fl = by.floor;
+  const tk = by.toolkit;
+  const okTime = (r) => (r?.ok ? r.loadMs : undefined);
+  const rr = [['ratio (same run)', 'value', 'goal', 'status']];
+  if (okTime(tk) && okTime(od)) {
+    const v = (ratios.toolkitOverOursDom = tk.loadMs / od.loadMs);
+    const need = tk.loadMs / GOALS.toolkitOverOurs;
+    rr.push(goalRow('toolkit time ÷ ours+dominators', v, GOALS.toolkitOverOurs, '>=', `by ${fmtX(GOALS.toolkitOverOurs / v)}: ours+dom must drop from ${fmtS(od.loadMs)} s to ≤ ${fmtS(need)} s (−${((1 - need / od.loadMs) * 100).toFixed(0)}%)`));
+  }
+  if (okTime(od) && okTime(fl)) {
+    const v = (ratios.oursDomOverFloor = od.loadMs / fl.loadMs);
+    const need = fl.loadMs * GOALS.oursOverFloor;
+    rr.push(goalRow('ours+dominators ÷ floor (time)', v, GOALS.oursOverFloor, '<=', `by ${fmtX(v / GOALS.oursOverFloor)}: ours+dom must drop from ${fmtS(od.loadMs)} s to ≤ ${fmtS(need)} s (−${((1 - need / od.loadMs) * 100).toFixed(0)}%)`));
+  }
+  if (od?.rssOverFile !== undefined) {
+    const v = (ratios.oursDomRssOverFile = od.rssOverFile);
+    const need = (GOALS.rssOverFile * m.bytes) / MB;
+    rr.push(goalRow('ours+dominators peak RSS ÷ file', v, GOALS.rssOverFile, '<=', `by ${fmtX(v / GOALS.rssOverFile)}: peak RSS must drop from ${od.peakRssMB.toFixed(0)} MB to ≤ ${need.toFixed(0)} MB (−${((1 - need / od.peakRssMB) * 100).toFixed(0)}%)`));
+  }
+  if (o?.rssOverFile !== undefined) {
+    const v = (ratios.oursRssOverFile = o.rssOverFile);
+    const need = (GOALS.rssOverFile * m.bytes) / MB;
+    rr.push(goalRow('ours (no dominators) peak RSS ÷ file', v, GOALS.rssOverFile, '<=', `by ${fmtX(v / GOALS.rssOverFile)}: ≤ ${need.toFixed(0)} MB`));
+  }
+  if (okTime(o) && okTime(fl)) rr.push(goalRow('ours (no dominators) ÷ floor (time)', (ratios.oursOverFloor = o.loadMs / fl.loadMs)));
+  if (okTime(tk) && okTime(o)) rr.push(goalRow('toolkit time ÷ ours (no dominators)', (ratios.toolkitOverOurs = tk.loadMs / o.loadMs)));
+  if (rr.length > 1) out.push(table(rr, ['l', 'r', 'l', 'l']));
+  else out.push('(no ratios: a case they need failed or was not run)');
+  out.push('');
+  out.push('phases (ms):');
+  for (const r of results) out.push(`  ${r.case}: ${phaseText(r) || (r.ok ? '' : 'failed')}`);
+  const srcs = [...new Set(results.map((r) => r.rssSource).filter(Boolean))];
+  const cross = results.filter((r) => r.timeRssKiB !== undefined && r.maxRssKiB !== undefined)
+    .map((r) => `${r.case} ${((r.maxRssKiB * 1024) / MB).toFixed(0)}`).join(', ');
+  out.push(`peak RSS = ${srcs.join(' / ') || '?'} (the child's max resident set size)${cross ? `; the child's own process.resourceUsage().maxRSS at exit: ${cross} MB` : ''}`);
+  return { text: out.join('\n'), ratios };
+}
+
+// ------------------------------------------------------------------ agent overhead
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+async function runLoop(kind, withAgent) {
+  const resultFile = path.join(opts.out, 'tmp', `agent-${kind}-${withAgent ? 'on' : 'off'}-${process.pid}.json`);
+  fs.mkdirSync(path.dirname(resultFile), { recursive: true });
+  fs.rmSync(resultFile, { force: true });
+  const n = kind === 'fixture' ? opts.fixtureN : opts.promiseN;
+  const args = [...(withAgent ? ['--require', opts.agentPath] : []), path.join(HERE, 'agent-loop.mjs'), kind, kind === 'fixture' ? opts.fixture : '-', String(n), resultFile];
+  const r = await runNode(args, { timeoutS: 300 });
+  let res;
+  try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
+  fs.rmSync(resultFile, { force: true });
+  if (!res?.ok) {
+    const why = res?.error ?? (r.timedOut ? 'timeout after 300 s' : `exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}: ${r.stderrTail.split('\n').slice(-3).join(' | ')}`);
+    return { ok: false, error: why };
+  }
+  return { ...res, wallMs: r.elapsedMs, peakRssMB: r.timeRssKiB === undefined ? undefined : (r.timeRssKiB * 1024) / MB };
+}
+
+async function agentSection() {
+  const rel = (p) => (p.startsWith(ROOT + path.sep) ? path.relative(ROOT, p) : p);
+  if (!fs.existsSync(opts.fixture) && !opts.fixtureGiven) {
+    // Whichever correct twin exists (see native-fixtures/README.md), null-resource first.
+    const dir = path.join(ROOT, 'native-fixtures');
+    const twins = fs.existsSync(dir) ? fs.readdirSync(dir).map((d) => path.join(dir, d, 'ok.mjs')).filter((f) => fs.existsSync(f)) : [];
+    if (twins.length) opts.fixture = twins[0];
+  }
+  const missing = [];
+  if (!fs.existsSync(opts.agentPath)) missing.push(`${rel(opts.agentPath)} (the agent; build src/agent first)`);
+  if (!fs.existsSync(opts.fixture)) missing.push(`${rel(opts.fixture)} (the fixture module)`);
+  const head = '== agent overhead: each loop run with and without --require <agent>, median of ' + opts.reps + ' ==';
+  if (missing.length) {
+    const msg = `SKIPPED: missing ${missing.join(' and ')}`;
+    log(`agent section ${msg}`);
+    return { skipped: msg, text: `${head}\n${msg}` };
+  }
+  log(`agent section: pre-flight (fixture loop, 100 iterations, no agent)`);
+  const saved = opts.fixtureN;
+  opts.fixtureN = 100;
+  const pre = await runLoop('fixture', false);
+  opts.fixtureN = saved;
+  if (!pre.ok) {
+    const msg = `SKIPPED: the fixture ${rel(opts.fixture)} does not run (build the addons with npm run build:fixtures?): ${pre.error}`;
+    log(`agent section ${msg}`);
+    return { skipped: msg, text: `${head}\n${msg}` };
+  }
+  const runs = { fixture: { off: [], on: [] }, promise: { off: [], on: [] } };
+  const errors = [];
+  for (let rep = 1; rep <= opts.reps; rep++) {
+    for (const kind of ['fixture', 'promise']) {
+      for (const mode of ['off', 'on']) {
+        log(`agent section: ${kind} loop, agent ${mode}, rep ${rep}/${opts.reps}`);
+        const r = await runLoop(kind, mode === 'on');
+        if (r.ok) runs[kind][mode].push(r);
+        else errors.push(`${kind}/${mode}/rep${rep}: ${r.error}`);
+      }
+    }
+  }
+  const rows = [['loop', 'iterations', 'no agent (ms)', 'with agent (ms)', 'ratio', 'goal', 'status']];
+  const summary = {};
+  for (const kind of ['fixture', 'promise']) {
+    const off = runs[kind].off.map((r) => r.loopMs);
+    const on = runs[kind].on.map((r) => r.loopMs);
+    const label = kind === 'fixture' ? `addon: ${rel(opts.fixture)} iteration(i)` : 'promises: await Promise.resolve + async fns';
+    const n = kind === 'fixture' ? opts.fixtureN : opts.promiseN;
+    if (!off.length || !on.length) { rows.push([label, n, off.length ? median(off).toFixed(0) : 'FAIL', on.length ? median(on).toFixed(0) : 'FAIL', '–', '', '']); continue; }
+    const ratio = median(on) / median(off);
+    const goal = kind === 'fixture' ? GOALS.agentFixture : undefined;
+    summary[kind] = { iterations: n, offMs: off, onMs: on, medianOffMs: median(off), medianOnMs: median(on), ratio, goal };
+    rows.push([label, n.toLocaleString('en'), `${median(off).toFixed(0)} [${off.map((x) => x.toFixed(0)).join(', ')}]`, `${median(on).toFixed(0)} [${on.map((x) => x.toFixed(0)).join(', ')}]`,
+      fmtX(ratio), goal ? `≤ ${goal}×` : '(info)', goal ? (ratio <= goal ? 'met' : `MISSED by ${fmtX(ratio / goal)}`) : '']);
+  }
+  const text = [head, `agent: ${rel(opts.agentPath)}; loop time measured inside each child (start-up and module import excluded)`, table(rows, ['l', 'r', 'r', 'r', 'r', 'l', 'l'])];
+  if (errors.length) text.push(`failures: ${errors.join('; ')}`);
+  return { summary, errors, text: text.join('\n') };
+}
+
+// ------------------------------------------------------------------ main
+function gitInfo() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return { commit, srcDirty: dirty };
+  } catch { return {}; }
+}
+
+function checkDist() {
+  const needed = ['dist/snapshot/load.js', 'dist/graph/heap-graph.js'];
+  const missing = needed.filter((f) => !fs.existsSync(path.join(ROOT, f)));
+  if (missing.length) return `missing ${missing.join(', ')}: run npx tsc -p . (npm run bench does it)`;
+  const stale = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+        const js = path.join(ROOT, 'dist', path.relative(path.join(ROOT, 'src'), p)).replace(/\.ts$/, '.js');
+        if (!fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(p).mtimeMs) stale.push(path.relative(ROOT, p));
+      }
+    }
+  };
+  walk(path.join(ROOT, 'src'));
+  if (stale.length) log(`warning: dist/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''} (run npx tsc -p .)`);
+  return undefined;
+}
+
+async function main() {
+  fs.mkdirSync(opts.out, { recursive: true });
+  const env = {
+    date: new Date().toISOString(), node: process.version, platform: `${os.type()} ${os.release()}`,
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`, totalMemGB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    nodeFlags: NODE_FLAGS, timeoutS: opts.timeout, rssSource: TIME_BIN ? '/usr/bin/time -v (Maximum resident set size of the child)' : 'process.resourceUsage().maxRSS in the child',
+    versions: { 'heap-snapshot-toolkit': pkgVersion('heap-snapshot-toolkit'), 'heapsnapshot-parser': pkgVersion('heapsnapshot-parser') },
+    ...gitInfo(),
+  };
+  log(`napi-heapdiff bench: node ${env.node}, ${env.cpus}, ${env.totalMemGB} GiB; sizes ${opts.sizes.join(', ')} MB; cases ${opts.cases.join(', ')}`);
+  const results = { env, goals: GOALS, sizes: [], agent: undefined };
+  process.stdout.write(`napi-heapdiff bench — commit ${env.commit ?? '?'}${env.srcDirty ? ' + uncommitted src/ changes' : ''}, node ${env.node}, ${env.cpus}, ${env.totalMemGB} GiB; ${env.date}\n`);
+  const texts = [];
+  if (opts.loads) {
+    const distProblem = checkDist();
+    if (distProblem && opts.cases.some((c) => c.startsWith('ours'))) fail(distProblem);
+    for (const size of opts.sizes) {
+      const snap = await ensureSnapshot(size);
+      const rows = [];
+      for (const c of CASES) if (opts.cases.includes(c)) rows.push(await runCase(c, snap, size));
+      const { text, ratios } = report(size, snap, rows);
+      process.stdout.write(`\n${text}\n`);
+      texts.push(text);
+      results.sizes.push({ targetMB: size, file: snap.meta.file, bytes: snap.meta.bytes, nodeCount: snap.meta.nodeCount, edgeCount: snap.meta.edgeCount, sections: snap.meta.sections, cases: rows, ratios });
+    }
+  }
+  if (opts.agent) {
+    const a = await agentSection();
+    process.stdout.write(`\n${a.text}\n`);
+    results.agent = a;
+  }
+  const d = new Date();
+  const p2 = (x) => String(x).padStart(2, '0');
+  const name = `results-${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}.json`;
+  const jsonFile = path.join(opts.out, name);
+  fs.writeFileSync(jsonFile, JSON.stringify(results, null, 1) + '\n');
+  fs.rmSync(path.join(opts.out, 'tmp'), { recursive: true, force: true });
+  process.stdout.write(`\nresults: ${path.relative(process.cwd(), jsonFile)} (total ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+}
+
+main().catch((e) => { console.error(`bench: ${e?.stack ?? e}`); process.exit(1); });
