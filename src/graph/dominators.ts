@@ -26,7 +26,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeToNodeOffset } = layout;
   const essential = graph.essentialEdges();
-  const { firstRetainer, retainingNode, retainingEdge } = graph.retainers();
+  const { firstRetainer, retainingNode } = graph.retainers();
 
   const size = nodeCount + 1;
   const parent = new Uint32Array(size);
@@ -35,9 +35,10 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const label = new Uint32Array(size);
   const semi = new Uint32Array(size);
   const dom = new Uint32Array(size);
+  // The DFS's per-vertex edge cursor; after the DFS the same memory holds the
+  // bucket heads (peak memory matters at 4 GB snapshots).
   const nextEdge = new Uint32Array(size);
   // Buckets as singly linked lists: each vertex joins exactly one bucket once.
-  const bucketHead = new Uint32Array(size);
   const bucketNext = new Uint32Array(size);
   const compressStack = new Uint32Array(size);
   let n = 0;
@@ -87,12 +88,8 @@ export function computeDominators(graph: HeapGraph): Dominators {
     return label[v]!;
   };
 
-  const hasOnlyWeakRetainers = (ordinal: number): boolean => {
-    for (let r = firstRetainer[ordinal]!, end = firstRetainer[ordinal + 1]!; r < end; r++) {
-      if (essential[retainingEdge[r]!] !== 0) return false;
-    }
-    return true;
-  };
+  // Retainer lists hold essential edges only.
+  const hasOnlyWeakRetainers = (ordinal: number): boolean => firstRetainer[ordinal] === firstRetainer[ordinal + 1];
 
   const r = rootOrdinal + 1;
   dfs(r);
@@ -117,18 +114,18 @@ export function computeDominators(graph: HeapGraph): Dominators {
     }
   }
 
+  const bucketHead = nextEdge.fill(0);
   for (let i = n; i >= 2; i--) {
     const w = vertex[i]!;
     const wOrdinal = w - 1;
-    let orphan = true;
-    for (let k = firstRetainer[wOrdinal]!, end = firstRetainer[wOrdinal + 1]!; k < end; k++) {
-      if (essential[retainingEdge[k]!] === 0) continue;
-      orphan = false;
+    const first = firstRetainer[wOrdinal]!;
+    const end = firstRetainer[wOrdinal + 1]!;
+    for (let k = first; k < end; k++) {
       const u = evaluate(retainingNode[k]! + 1);
       if (semi[u]! < semi[w]!) semi[w] = semi[u]!;
     }
     // A node with no essential retainer hangs off the root.
-    if (orphan) semi[w] = semi[r]!;
+    if (first === end) semi[w] = semi[r]!;
     const semiVertex = vertex[semi[w]!]!;
     bucketNext[w] = bucketHead[semiVertex]!;
     bucketHead[semiVertex] = w;
@@ -146,7 +143,8 @@ export function computeDominators(graph: HeapGraph): Dominators {
     if (dom[w] !== vertex[semi[w]!]) dom[w] = dom[dom[w]!]!;
   }
 
-  const dominator = new Uint32Array(nodeCount);
+  // `label` is no longer needed: it becomes the result, dominator per ordinal.
+  const dominator = label.subarray(0, nodeCount);
   const retainedSize = new Float64Array(nodeCount);
   const shallow = graph.shallowSizes();
   for (let o = 0; o < nodeCount; o++) {

@@ -1,23 +1,25 @@
 import type { HeapGraph } from './heap-graph.js';
 
 /**
- * The reverse edge index: the retainers of node i are entries
- * firstRetainer[i] .. firstRetainer[i + 1] - 1 of retainingNode (the source
- * node ordinal) and retainingEdge (the edge ordinal).
+ * The reverse index of essential edges (those that retain, see
+ * essential-edges.ts): the retainers of node i are
+ * retainingNode[firstRetainer[i] .. firstRetainer[i + 1] - 1]. Only what the
+ * dominator computation needs: non-retaining edges are left out, so neither
+ * pass has to test them again, and no per-edge ordinal is kept.
  */
 export interface Retainers {
   firstRetainer: Uint32Array;
   retainingNode: Uint32Array;
-  retainingEdge: Uint32Array;
 }
 
 /** Two passes over the edges: count per target, then fill. No per-edge objects. */
 export function buildRetainers(graph: HeapGraph): Retainers {
-  const { nodeCount, edgeCount, edges, firstEdge, layout } = graph;
+  const { nodeCount, edges, firstEdge, layout } = graph;
   const { edgeFieldCount, edgeToNodeOffset } = layout;
+  const essential = graph.essentialEdges();
   const firstRetainer = new Uint32Array(nodeCount + 1);
-  for (let e = 0, offset = edgeToNodeOffset; e < edgeCount; e++, offset += edgeFieldCount) {
-    firstRetainer[edges[offset]!]!++;
+  for (let e = 0, offset = edgeToNodeOffset; e < essential.length; e++, offset += edgeFieldCount) {
+    if (essential[e] !== 0) firstRetainer[edges[offset]!]!++;
   }
   // Exclusive prefix sums; `fill` starts at each node's first slot.
   let sum = 0;
@@ -28,14 +30,11 @@ export function buildRetainers(graph: HeapGraph): Retainers {
   }
   firstRetainer[nodeCount] = sum;
   const fill = firstRetainer.slice(0, nodeCount);
-  const retainingNode = new Uint32Array(edgeCount);
-  const retainingEdge = new Uint32Array(edgeCount);
+  const retainingNode = new Uint32Array(sum);
   for (let node = 0; node < nodeCount; node++) {
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
-      const slot = fill[edges[e * edgeFieldCount + edgeToNodeOffset]!]!++;
-      retainingNode[slot] = node;
-      retainingEdge[slot] = e;
+      if (essential[e] !== 0) retainingNode[fill[edges[e * edgeFieldCount + edgeToNodeOffset]!]!++] = node;
     }
   }
-  return { firstRetainer, retainingNode, retainingEdge };
+  return { firstRetainer, retainingNode };
 }
