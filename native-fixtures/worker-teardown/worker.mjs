@@ -17,8 +17,9 @@ binding.open(new FixtureWorkerState(workerData.index));
 
 if (workerData.close) {
   binding.close();
-  // napi_async_destroy only queues the async_hooks destroy event; it is
-  // emitted from an unref'ed immediate, so give the loop one more turn
-  // before the worker's env goes away.
+  // napi_async_destroy only queues the async_hooks destroy event (emitted
+  // from an unref'ed immediate). On Node 20 the queue was still flushed when
+  // the worker ended without this wait; the extra loop turn is a cheap
+  // precaution so the ok twin's destroys are never lost.
   await new Promise((resolve) => setImmediate(resolve));
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SnapshotFormatError } from '../snapshot/errors.js';
+import { registerCapture } from './commands/capture.js';
 import { registerInspect } from './commands/inspect.js';
 import { UsageError } from './usage-error.js';
 
@@ -22,6 +23,7 @@ const program = new Command('napi-heapdiff')
   .exitOverride();
 
 registerInspect(program);
+registerCapture(program);
 
 try {
   await program.parseAsync(process.argv);

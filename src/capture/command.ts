@@ -1,0 +1,66 @@
+import { CaptureInputError } from './errors.js';
+import { writeManifest, type CaptureEnding } from './manifest.js';
+import { appendRequire } from './node-options.js';
+import { ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL } from './protocol.js';
+import { checkNonNegativeInteger, cleanEnv, finishManifest, newManifest, prepareOutDir, requireBuiltAgent, runChild, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
+
+export interface CommandCaptureOptions extends CommonOptions {
+  /** The command and its arguments, run without a shell (e.g. ["node", "app.js"], ["npm", "test"]). */
+  command: string[];
+  /** Snapshot every node process every this many ms (0 = only at start-up, on SIGUSR2 and at exit). */
+  intervalMs?: number;
+  cwd?: string;
+}
+
+/**
+ * Runs any command with the agent added to NODE_OPTIONS. Every node process
+ * that inherits it writes snapshots into `<outDir>/<pid>/` after start-up,
+ * every `intervalMs`, on SIGUSR2 and at exit; manifest.json lists them all,
+ * rewritten after each. The command's stdio is the caller's.
+ *
+ * @example
+ *   const result = await captureCommand({ command: ['node', 'server.js'], outDir: 'out', intervalMs: 30_000 });
+ */
+export async function captureCommand(options: CommandCaptureOptions): Promise<CaptureResult> {
+  if (options.command.length === 0 || options.command[0] === '') throw new CaptureInputError('no command given after --');
+  const intervalMs = options.intervalMs ?? 0;
+  checkNonNegativeInteger(intervalMs, '--interval', 0);
+  const agent = requireBuiltAgent();
+  const outDir = prepareOutDir(options.outDir);
+  const cwd = options.cwd ?? process.cwd();
+
+  const manifest = newManifest('command', outDir, { command: { argv: options.command, cwd, intervalMs } });
+  writeManifest(outDir, manifest);
+
+  const env = cleanEnv(options.env ?? process.env);
+  env.NODE_OPTIONS = appendRequire(env.NODE_OPTIONS, agent);
+  env[ENV_CAPTURE_DIR] = outDir;
+  if (intervalMs > 0) env[ENV_CAPTURE_INTERVAL] = String(intervalMs);
+
+  const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
+  const [file, ...args] = options.command;
+  const outcome = await runChild(file!, args, { stdio: 'inherit', env, cwd }, manifest, summary, { ...options });
+  const ending = commandEnding(outcome, options.command);
+  options.onProgress?.({ kind: 'ended', ending });
+  const result = finishManifest(manifest, ending, outcome, summary.notes);
+  if (result.ok && manifest.processes.length === 0) {
+    // Not a failure of the command, but nothing was captured.
+    result.manifest.notes = [...(result.manifest.notes ?? []), 'no node process loaded the agent (was NODE_OPTIONS dropped?)'];
+    writeManifest(outDir, result.manifest);
+  }
+  return result;
+}
+
+function commandEnding(outcome: ChildOutcome, command: string[]): CaptureEnding {
+  const base = { exitCode: outcome.exitCode, signal: outcome.signal };
+  const name = command[0]!;
+  if (outcome.spawnError) {
+    const code = outcome.spawnError.code;
+    const reason = code === 'ENOENT' ? 'command not found' : code === 'EACCES' ? 'permission denied' : outcome.spawnError.message;
+    return { how: 'spawn-failed', ...base, message: `cannot run ${name}: ${reason}` };
+  }
+  if (outcome.aborted) return { how: 'aborted', ...base, message: `capture interrupted; ${name} was stopped` };
+  if (outcome.signal) return { how: 'signal', ...base, message: `${name} was killed by ${outcome.signal}` };
+  if (outcome.exitCode !== 0) return { how: 'exited', ...base, message: `${name} exited with code ${outcome.exitCode}` };
+  return { how: 'completed', ...base };
+}

@@ -1,0 +1,8 @@
+/**
+ * A capture that cannot start because of what it was asked: a missing
+ * scenario module, a bad number, an output path that is a file. The CLI
+ * prints the message (one line) and exits 2.
+ */
+export class CaptureInputError extends Error {
+  override readonly name = 'CaptureInputError';
+}

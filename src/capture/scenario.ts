@@ -1,0 +1,119 @@
+import { statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { CaptureInputError } from './errors.js';
+import { writeManifest, type CaptureEnding } from './manifest.js';
+import { SCENARIO_OUTPUT_FILE, harnessPath, type HarnessConfig } from './protocol.js';
+import { checkNonNegativeInteger, cleanEnv, finishManifest, newManifest, prepareOutDir, requireBuiltAgent, runChild, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
+
+export interface ScenarioCaptureOptions extends CommonOptions {
+  /** Path of an ESM or CommonJS module exporting iteration(i), and optionally setup() and teardown(). */
+  scenario: string;
+  /** Iterations between two snapshots. */
+  iterations: number;
+  /** Snapshots to write (≥ 2): one after warm-up, then one after each `iterations`. */
+  snapshots: number;
+  /** Iterations before the first snapshot (default 0). */
+  warmup?: number;
+  /** The node binary for the child (default: this one). */
+  nodePath?: string;
+  /** Extra node options for the child, before --require. */
+  execArgv?: string[];
+}
+
+/**
+ * Runs a scenario in a child `node --require <agent> <harness>` and writes
+ * snapshot-1.heapsnapshot … snapshot-k.heapsnapshot and manifest.json into
+ * `outDir`. Resolves with the result whether or not the child finished
+ * cleanly (`ok`, `failure`); throws CaptureInputError before starting when
+ * the request itself is wrong.
+ *
+ * @example
+ *   const result = await captureScenario({ scenario: 'leak.mjs', iterations: 100, snapshots: 3, outDir: 'out' });
+ *   if (!result.ok) console.error(result.failure);
+ */
+export async function captureScenario(options: ScenarioCaptureOptions): Promise<CaptureResult> {
+  const warmup = options.warmup ?? 0;
+  checkNonNegativeInteger(options.iterations, '--iterations', 1);
+  checkNonNegativeInteger(options.snapshots, '--snapshots', 2);
+  checkNonNegativeInteger(warmup, '--warmup', 0);
+  const modulePath = resolve(options.scenario);
+  let isFile = false;
+  try {
+    isFile = statSync(modulePath).isFile();
+  } catch {
+    // reported below
+  }
+  if (!isFile) throw new CaptureInputError(`scenario module not found: ${options.scenario}`);
+  const agent = requireBuiltAgent();
+  const outDir = prepareOutDir(options.outDir);
+
+  const manifest = newManifest('scenario', outDir, {
+    scenario: { module: modulePath, iterations: options.iterations, snapshots: options.snapshots, warmup },
+  });
+  if (options.nodePath) manifest.node.execPath = options.nodePath;
+  writeManifest(outDir, manifest);
+
+  const config: HarnessConfig = {
+    moduleUrl: pathToFileURL(modulePath).href,
+    iterations: options.iterations,
+    snapshots: options.snapshots,
+    warmup,
+    outDir,
+    agentPath: agent,
+  };
+  const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
+  const outcome = await runChild(
+    options.nodePath ?? process.execPath,
+    [...(options.execArgv ?? []), '--require', agent, harnessPath(), JSON.stringify(config)],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(options.env ?? process.env), cwd: process.cwd() },
+    manifest,
+    summary,
+    { ...options, expectedSnapshots: options.snapshots },
+  );
+
+  if (outcome.output.length > 0) {
+    writeFileAtomic(resolve(outDir, SCENARIO_OUTPUT_FILE), outcome.output);
+    manifest.output = SCENARIO_OUTPUT_FILE;
+  }
+  const ending = scenarioEnding(outcome, summary, manifest.snapshots.length, options.snapshots, relative(process.cwd(), resolve(outDir, SCENARIO_OUTPUT_FILE)) || SCENARIO_OUTPUT_FILE);
+  options.onProgress?.({ kind: 'ended', ending });
+  return finishManifest(manifest, ending, outcome, summary.notes);
+}
+
+const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|FatalProcessOutOfMemory|Fatal process out of memory/;
+
+function scenarioEnding(outcome: ChildOutcome, summary: EventSummary, written: number, expected: number, outputFile: string): CaptureEnding {
+  const base = { exitCode: outcome.exitCode, signal: outcome.signal };
+  const where = summary.harnessExit ? { phase: summary.harnessExit.phase, iteration: summary.harnessExit.nextIteration - 1 } : {};
+  const progress = `after ${written} of ${expected} snapshots`;
+  const seeOutput = outcome.output.trim() ? `; output in ${outputFile}` : '';
+  if (outcome.spawnError) {
+    return { how: 'spawn-failed', ...base, message: `cannot start the scenario process: ${outcome.spawnError.message}` };
+  }
+  if (outcome.aborted) return { how: 'aborted', ...base, message: `capture interrupted ${progress}` };
+  if (summary.error) {
+    const { phase: step, index, message } = summary.error;
+    const what = step === 'iteration' ? `scenario iteration ${index} failed` : step === 'load' ? 'cannot load the scenario' : `scenario ${step} failed`;
+    const phase = step === 'iteration' ? (summary.phase?.phase ?? step) : step;
+    return { how: 'scenario-error', ...base, phase, ...(index !== undefined ? { iteration: index } : {}), message: `${what}: ${message}` };
+  }
+  if (OUT_OF_MEMORY.test(outcome.output)) {
+    const phase = summary.phase?.phase;
+    return { how: 'out-of-memory', ...base, ...(phase ? { phase } : {}), message: `scenario process ran out of memory${phase ? ` in ${phase}` : ''} ${progress}${seeOutput}` };
+  }
+  if (outcome.signal) {
+    // No exit handler runs on a fatal signal: the last phase reported says where it was.
+    const phase = summary.phase?.phase;
+    return { how: 'signal', ...base, ...(phase ? { phase } : {}), message: `scenario process was killed by ${outcome.signal}${phase ? ` in ${phase}` : ''} ${progress}${seeOutput}` };
+  }
+  if (outcome.exitCode !== 0) {
+    return { how: 'exited', ...base, ...where, message: `scenario process exited with code ${outcome.exitCode} ${progress}${seeOutput}` };
+  }
+  if (!summary.done || written !== expected) {
+    const stalled = summary.harnessExit ? ` in ${summary.harnessExit.phase} (iteration ${summary.harnessExit.nextIteration - 1} never finished?)` : '';
+    return { how: 'exited', ...base, ...where, message: `scenario process exited before finishing${stalled} ${progress}` };
+  }
+  return { how: 'completed', ...base };
+}

@@ -1,0 +1,121 @@
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import { captureCommand } from '../../capture/command.js';
+import { captureScenario } from '../../capture/scenario.js';
+import type { CaptureProgress, CaptureResult } from '../../capture/session.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { formatBytes } from '../format.js';
+import { UsageError } from '../usage-error.js';
+
+interface CaptureFlags {
+  scenario?: string;
+  iterations: string;
+  snapshots: string;
+  warmup: string;
+  out: string;
+  interval?: string;
+  json?: string;
+}
+
+const SCENARIO_ONLY = ['iterations', 'snapshots', 'warmup'] as const;
+
+export function registerCapture(program: Command): void {
+  program
+    .command('capture')
+    .description('run a scenario (or any command) with the agent and write heap snapshots plus manifest.json')
+    .usage('--out <dir> --scenario <module> [--iterations <n>] [--snapshots <k>] [--warmup <n>]\n       napi-heapdiff capture --out <dir> [--interval <ms>] -- <command...>')
+    .requiredOption('--out <dir>', 'folder for the snapshots and manifest.json')
+    .option('--scenario <module>', 'module exporting iteration(i) [, setup(), teardown()]')
+    .option('--iterations <n>', 'scenario: iterations between two snapshots', '100')
+    .option('--snapshots <k>', 'scenario: snapshots to write (at least 2)', '3')
+    .option('--warmup <n>', 'scenario: iterations before the first snapshot', '10')
+    .option('--interval <ms>', 'command: also snapshot every node process every <ms>')
+    .option('--json <file>', 'also write the result (manifest-level) as JSON to this file')
+    .argument('[command...]', 'command to run with the agent, after --')
+    .action(async (commandArgv: string[], flags: CaptureFlags, command: Command) => {
+      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const onProgress = progressPrinter();
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      let result: CaptureResult;
+      process.on('SIGINT', abort);
+      process.on('SIGTERM', abort);
+      try {
+        if (flags.scenario !== undefined) {
+          if (commandArgv.length > 0) throw new UsageError(`give either --scenario or a command after --, not both (got: ${commandArgv.join(' ')})`);
+          if (given('interval')) throw new UsageError('--interval applies to command mode only');
+          result = await captureScenario({
+            scenario: flags.scenario,
+            iterations: integer(flags.iterations, '--iterations'),
+            snapshots: integer(flags.snapshots, '--snapshots'),
+            warmup: integer(flags.warmup, '--warmup'),
+            outDir: flags.out,
+            onProgress,
+            signal: controller.signal,
+          });
+        } else {
+          if (commandArgv.length === 0) throw new UsageError('nothing to capture: give --scenario <module> or a command after --');
+          const misplaced = SCENARIO_ONLY.filter(given);
+          if (misplaced.length > 0) throw new UsageError(`--${misplaced[0]} applies to --scenario only`);
+          result = await captureCommand({
+            command: commandArgv,
+            intervalMs: flags.interval === undefined ? 0 : integer(flags.interval, '--interval'),
+            outDir: flags.out,
+            onProgress,
+            signal: controller.signal,
+          });
+        }
+      } finally {
+        process.off('SIGINT', abort);
+        process.off('SIGTERM', abort);
+      }
+      finishCapture(result, flags);
+    });
+}
+
+/**
+ * Where a capture ends. The attribution analysis will run here on
+ * result.snapshotFiles; for now the result is the manifest.
+ */
+function finishCapture(result: CaptureResult, flags: CaptureFlags): void {
+  if (flags.json) {
+    const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
+    writeFileAtomic(flags.json, `${JSON.stringify({ schemaVersion: 1, ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest }, null, 2)}\n`);
+  }
+  if (!result.ok) throw new Error(result.failure ?? 'capture failed');
+  const where = relative(process.cwd(), result.manifest.outDir) || '.';
+  process.stderr.write(`napi-heapdiff: captured ${result.manifest.snapshots.length} snapshot(s) in ${where} (${result.manifest.processes.length} process(es)); see ${where}/manifest.json\n`);
+}
+
+function integer(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number (got "${text}")`);
+  return Number(text);
+}
+
+/** One stderr line per step; nothing is rewritten in place, so logs stay readable. */
+function progressPrinter(): (progress: CaptureProgress) => void {
+  const line = (text: string) => process.stderr.write(`napi-heapdiff: ${text}\n`);
+  return (progress) => {
+    switch (progress.kind) {
+      case 'started':
+        line(`started ${progress.argv[0]} (pid ${progress.pid})`);
+        break;
+      case 'process':
+        line(`node process ${progress.pid} loaded the agent: ${progress.argv.join(' ')}`);
+        break;
+      case 'snapshot': {
+        const s = progress.snapshot;
+        const of = progress.expected ? `/${progress.expected}` : '';
+        const iterations = s.iterations !== undefined ? `, ${s.iterations} iterations` : '';
+        const seconds = ((s.settleMs + (s.gcMs ?? 0) + s.writeMs) / 1000).toFixed(1);
+        line(`snapshot ${s.index}${of} (${s.label}${iterations}) ${s.file}: ${formatBytes(s.bytes)} in ${seconds} s`);
+        break;
+      }
+      case 'note':
+        line(`note: ${progress.message}`);
+        break;
+      case 'ended':
+        break;
+    }
+  };
+}
