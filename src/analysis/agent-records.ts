@@ -30,6 +30,8 @@ export interface AgentNameView {
   name: string;
   /** Records of async contexts of this type that were open when the snapshot was taken. */
   live: number;
+  /** Node ordinals of those records (for identity diffs and retaining paths). */
+  records: number[];
   /** Hook events on the snapshot's thread since the agent started. */
   counters: HookCounters;
   /** Creation stacks of the live records, most frequent first. */
@@ -111,6 +113,7 @@ export function readAgentRecords(graph: HeapGraph): AgentRecords {
     names: entries.map((entry) => ({
       name: entry.name,
       live: entry.live,
+      records: entry.records,
       counters: entry.counters,
       stacks: stackCounts(graph, entry.stackCounts),
       workerTeardown: {
@@ -133,6 +136,7 @@ interface NameEntry {
   /** Ordinal of the records' prototype, or NONE. */
   prototype: number;
   live: number;
+  records: number[];
   /** Stack string's name index -> count. */
   stackCounts: Map<number, number>;
 }
@@ -180,6 +184,7 @@ function readNameEntry(graph: HeapGraph, stats: number): NameEntry | undefined {
     teardownStacks: readTeardownStacks(graph, property(graph, stats, 'teardownStacks')),
     prototype: property(graph, stats, 'recordPrototype'),
     live: 0,
+    records: [],
     stackCounts: new Map(),
   };
 }
@@ -238,6 +243,7 @@ function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
     }
     if (entry === undefined) return false;
     entry.live++;
+    entry.records.push(o);
     const key = stackNode === NONE ? NO_STACK : stringKey(graph, stackNode);
     entry.stackCounts.set(key, (entry.stackCounts.get(key) ?? 0) + 1);
     return true;

@@ -3,14 +3,15 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SnapshotFormatError } from '../snapshot/errors.js';
 import { registerCapture } from './commands/capture.js';
+import { registerDiff } from './commands/diff.js';
 import { registerInspect } from './commands/inspect.js';
+import { EXIT_BAD_INPUT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 
 /**
  * The command line: the only place that reads argv and sets exit codes.
  * Exit codes: 0 = done, nothing leaks; 1 = a leak was found; 2 = bad input or usage.
  */
-const EXIT_BAD_INPUT = 2;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +24,7 @@ const program = new Command('napi-heapdiff')
   .exitOverride();
 
 registerInspect(program);
+registerDiff(program);
 registerCapture(program);
 
 try {

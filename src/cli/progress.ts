@@ -1,3 +1,4 @@
+import type { AnalyzeOptions } from '../analysis/analyze.js';
 import type { LoadProgress } from '../snapshot/load.js';
 
 /**
@@ -11,5 +12,15 @@ export function loadProgressReporter(stream: NodeJS.WriteStream = process.stderr
     const of = totalBytes ? ` / ${(totalBytes / 1e6).toFixed(0)} MB` : ' MB';
     const done = totalBytes !== undefined && bytesRead >= totalBytes;
     stream.write(`\rreading ${file}: ${mb}${of}${done ? '\n' : ''}`);
+  };
+}
+
+/** Per-snapshot progress of an analysis, on stderr when it is a terminal. */
+export function analysisProgressReporter(stream: NodeJS.WriteStream = process.stderr): AnalyzeOptions['onProgress'] {
+  if (!stream.isTTY) return undefined;
+  const load = loadProgressReporter(stream)!;
+  return (event) => {
+    if (event.stage === 'load' && event.load) load(event.load);
+    else if (event.stage === 'analyze') stream.write(`analysing snapshot ${event.index + 1}/${event.count}\n`);
   };
 }

@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { captureCommand } from '../../capture/command.js';
 import { captureScenario } from '../../capture/scenario.js';
 import type { CaptureProgress, CaptureResult } from '../../capture/session.js';
+import { analyzeSnapshots } from '../../analysis/analyze.js';
+import type { AnalysisResult } from '../../analysis/result.js';
+import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { EXIT_LEAK } from '../exit-codes.js';
+import { analysisProgressReporter } from '../progress.js';
+import { renderAnalysis } from '../render-analysis.js';
 import { formatBytes } from '../format.js';
 import { UsageError } from '../usage-error.js';
 
@@ -69,22 +75,29 @@ export function registerCapture(program: Command): void {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       }
-      finishCapture(result, flags);
+      await finishCapture(result, flags);
     });
 }
 
 /**
- * Where a capture ends. The attribution analysis will run here on
- * result.snapshotFiles; for now the result is the manifest.
+ * Where a capture ends: with two snapshots or more of one process, the same
+ * analysis as `diff` (printed, and written by --json with the capture's own
+ * outcome beside it); a failed child is still exit 2 after that.
  */
-function finishCapture(result: CaptureResult, flags: CaptureFlags): void {
-  if (flags.json) {
-    const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
-    writeFileAtomic(flags.json, `${JSON.stringify({ schemaVersion: 1, ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest }, null, 2)}\n`);
+async function finishCapture(result: CaptureResult, flags: CaptureFlags): Promise<void> {
+  const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
+  const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
+  const where = relative(process.cwd(), manifest.outDir) || '.';
+  let analysis: AnalysisResult | undefined;
+  if (manifest.snapshots.length >= 2) {
+    process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
+    analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter() });
+    process.stdout.write(renderAnalysis(analysis));
   }
-  if (!result.ok) throw new Error(result.failure ?? 'capture failed');
-  const where = relative(process.cwd(), result.manifest.outDir) || '.';
-  process.stderr.write(`napi-heapdiff: captured ${result.manifest.snapshots.length} snapshot(s) in ${where} (${result.manifest.processes.length} process(es)); see ${where}/manifest.json\n`);
+  if (flags.json) writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
+  if (!ok) throw new Error(failure ?? 'capture failed');
+  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json\n`);
+  if (analysis?.verdict === 'leak') process.exitCode = EXIT_LEAK;
 }
 
 function integer(text: string, flag: string): number {

@@ -1,0 +1,184 @@
+import { basename } from 'node:path';
+import { retainingPath } from '../graph/distances.js';
+import { HeapGraph } from '../graph/heap-graph.js';
+import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
+import { takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
+import type { AnalysisResult, AsyncContextRow, IdentityDiff, PathStep, ReferenceRow, SnapshotRow } from './result.js';
+import { CONTEXT_FRAMES, UNNAMED_ASYNC_RESOURCE } from './rules/index.js';
+import { perIteration, verdictOf } from './trend.js';
+
+export interface SnapshotInput {
+  file: string;
+  label?: string;
+  /** Cumulative iterations when the snapshot was taken. */
+  iterations?: number;
+  /** The process that wrote it, when known (capture manifest, V8's default file name). */
+  pid?: number;
+}
+
+export interface AnalyzeOptions {
+  onProgress?: (event: { stage: 'load' | 'analyze'; file: string; index: number; count: number; load?: LoadProgress }) => void;
+}
+
+const MAX_CREATION_SITES = 5;
+
+/**
+ * Attributes growth across a series of snapshots (k ≥ 2) to native async
+ * context names and reference groups. Snapshots are loaded one at a time
+ * (only the group census of each is kept); retained sizes and retaining paths
+ * come from the last one.
+ */
+export async function analyzeSnapshots(inputs: SnapshotInput[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const censuses: SnapshotCensus[] = [];
+  const retained = new Map<string, number>();
+  const paths = new Map<string, PathStep[]>();
+  for (const [index, input] of inputs.entries()) {
+    const report = options.onProgress;
+    const snapshot = await loadSnapshot(input.file, { onProgress: report && ((load) => report({ stage: 'load', file: input.file, index, count: inputs.length, load })) });
+    report?.({ stage: 'analyze', file: input.file, index, count: inputs.length });
+    const graph = new HeapGraph(snapshot);
+    const census = takeCensus(graph, input.file);
+    censuses.push(census);
+    if (index === inputs.length - 1) measureLastSnapshot(graph, census, censuses[0]!, retained, paths);
+  }
+
+  const snapshots: SnapshotRow[] = inputs.map((input) => ({
+    file: input.file,
+    label: input.label ?? basename(input.file),
+    iterations: input.iterations ?? null,
+  }));
+  const iterations = inputs.every((input) => input.iterations !== undefined) ? inputs.map((input) => input.iterations!) : undefined;
+  const identity = sameProcess(inputs, censuses);
+  const keys = unionOfKeys(censuses);
+
+  const asyncContexts: AsyncContextRow[] = [];
+  const references: ReferenceRow[] = [];
+  let unchangedReferenceGroups = 0;
+  for (const key of keys) {
+    const members = censuses.map((census) => census.groups.get(key));
+    const sample = members.findLast((m) => m !== undefined)!;
+    const openAtWorkerTeardown = members.map((m) => m?.openAtWorkerTeardown ?? 0);
+    const live = members.map((m, i) => (m?.ids.length ?? 0) + openAtWorkerTeardown[i]!);
+    const base = {
+      name: sample.name,
+      live,
+      growth: live.at(-1)! - live[0]!,
+      perIteration: iterations ? roundRate(perIteration(iterations, live)) : null,
+      retainedSize: retained.get(key) ?? 0,
+      verdict: verdictOf(live),
+      identity: identity ? identityDiff(members[0], members.at(-1)) : null,
+      retainingPath: paths.get(key) ?? null,
+    };
+    if (sample.kind === 'async-context') {
+      const last = members.at(-1);
+      asyncContexts.push({
+        ...base,
+        named: sample.named,
+        creationSites: creationSites(last),
+        counters: last?.counters ?? (sample.named ? { init: 0, destroy: 0, before: 0, after: 0 } : null),
+        unclosedCallbackScopes: sample.named ? (last?.counters ? last.counters.before - last.counters.after : 0) : null,
+        openAtWorkerTeardown,
+      });
+    } else if (live.every((count) => count === live[0])) {
+      unchangedReferenceGroups++;
+    } else {
+      references.push({ ...base, location: sample.location ?? null });
+    }
+  }
+  const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  asyncContexts.sort(byGrowth);
+  references.sort(byGrowth);
+
+  const agentFound = censuses.some((census) => census.agent.found);
+  const notes = explain(censuses, asyncContexts, agentFound, iterations !== undefined);
+  const leaking = [...asyncContexts, ...references].some((row) => row.verdict === 'leak');
+  return {
+    schemaVersion: 1,
+    snapshots,
+    comparison: identity ? 'identity' : 'aggregate',
+    agent: { found: agentFound, node: censuses.find((c) => c.agent.node)?.agent.node ?? null },
+    asyncContexts,
+    references,
+    unchangedReferenceGroups,
+    notes,
+    verdict: leaking ? 'leak' : 'clean',
+  };
+}
+
+/** Retained sizes of every group, and a retaining path for each group that grew since the first snapshot. */
+function measureLastSnapshot(graph: HeapGraph, census: SnapshotCensus, first: SnapshotCensus, retained: Map<string, number>, paths: Map<string, PathStep[]>): void {
+  const { retainedSize } = graph.dominators();
+  for (const group of census.groups.values()) {
+    let sum = 0;
+    for (const node of group.representatives) sum += retainedSize[node]!;
+    retained.set(group.key, sum);
+    const before = first.groups.get(group.key);
+    if (group.representatives.length === 0 || (before !== undefined && before.ids.length >= group.ids.length)) continue;
+    const known = new Set(before?.ids ?? []);
+    // Prefer a member that is new since the first snapshot.
+    const node = group.representatives.find((o) => !known.has(graph.nodeId(o))) ?? group.representatives[0]!;
+    const steps = retainingPath(graph, node);
+    if (steps.length > 0) {
+      paths.set(group.key, steps.map((step) => ({
+        edge: step.edge === undefined ? '' : `${graph.edgeTypeName(step.edge)}:${graph.edgeName(step.edge)}`,
+        node: graph.nodeName(step.node),
+        nodeType: graph.nodeTypeName(step.node),
+        id: graph.nodeId(step.node),
+      })));
+    }
+  }
+}
+
+/**
+ * Same process when the agent or the inputs say so (pid); V8 object ids are
+ * stable within one process only, so without that the diff compares counts.
+ */
+function sameProcess(inputs: SnapshotInput[], censuses: SnapshotCensus[]): boolean {
+  const pids = inputs.map((input, i) => input.pid ?? censuses[i]!.agent.pid);
+  return pids.every((pid) => pid !== undefined && pid === pids[0]);
+}
+
+function unionOfKeys(censuses: SnapshotCensus[]): string[] {
+  const keys = new Set<string>();
+  for (const census of censuses) for (const key of census.groups.keys()) keys.add(key);
+  return [...keys];
+}
+
+function identityDiff(first: GroupCensus | undefined, last: GroupCensus | undefined): IdentityDiff {
+  const before = new Set(first?.ids ?? []);
+  const after = new Set(last?.ids ?? []);
+  let kept = 0;
+  for (const id of after) if (before.has(id)) kept++;
+  return { newAlive: after.size - kept, freed: before.size - kept, kept };
+}
+
+function creationSites(group: GroupCensus | undefined): Array<{ frame: string; count: number }> {
+  if (!group) return [];
+  const byFrame = new Map<string, number>();
+  for (const { stack, count } of group.stacks) {
+    const frame = stack.split('\n')[0] || '(no JS stack: created from native code)';
+    byFrame.set(frame, (byFrame.get(frame) ?? 0) + count);
+  }
+  return [...byFrame].map(([frame, count]) => ({ frame, count })).sort((a, b) => b.count - a.count || (a.frame < b.frame ? -1 : 1)).slice(0, MAX_CREATION_SITES);
+}
+
+/** Rates are reported to 4 decimals: a slope of 0.24999999 is 0.25. */
+function roundRate(rate: number | undefined): number | null {
+  return rate === undefined ? null : Math.round(rate * 1e4) / 1e4;
+}
+
+function explain(censuses: SnapshotCensus[], rows: AsyncContextRow[], agentFound: boolean, haveIterations: boolean): string[] {
+  const notes: string[] = [];
+  const unnamed = rows.filter((row) => !row.named && row.growth > 0);
+  if (!agentFound && unnamed.length > 0) {
+    notes.push('Async contexts grew but these snapshots carry no names: take them with the agent loaded (node --require napi-heapdiff/agent app.js, or napi-heapdiff capture) to see each context by the name given to napi_async_init.');
+  }
+  if (rows.some((row) => row.name === CONTEXT_FRAMES && row.growth > 0) && rows.some((row) => row.name === UNNAMED_ASYNC_RESOURCE)) {
+    notes.push('On Node 22+ every open async context also holds a context frame: the two unnamed groups count the same contexts twice.');
+  }
+  if (!haveIterations) notes.push('No iteration counts (no capture manifest, no --iterations): perIteration is null.');
+  if (censuses.length > 0 && censuses.some((c) => c.agent.found) && censuses.some((c) => !c.agent.found)) {
+    notes.push('Only some snapshots carry the agent\'s records; named counts in the others are 0.');
+  }
+  return notes;
+}

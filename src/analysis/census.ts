@@ -1,0 +1,113 @@
+import { findGlobalHandlesRoot } from '../graph/global-handles.js';
+import { NONE, type HeapGraph } from '../graph/heap-graph.js';
+import { readAgentRecords, type AgentRecords, type HookCounters, type StackCount } from './agent-records.js';
+import { HANDLE_RULES } from './rules/index.js';
+import { LocationIndex } from './source-location.js';
+
+export type GroupKind = 'async-context' | 'reference';
+
+/** One group in one snapshot: which objects belong to it. */
+export interface GroupCensus {
+  kind: GroupKind;
+  /** kind + name + location: stable across snapshots. */
+  key: string;
+  name: string;
+  location: string | undefined;
+  /** Named by the agent (async contexts), or found from heap shape alone. */
+  named: boolean;
+  /** V8 object ids of the members (records for named contexts, handle targets otherwise). */
+  ids: number[];
+  /** Extra open count not backed by objects here: contexts left open when a worker ended. */
+  openAtWorkerTeardown: number;
+  workersWithOpenContexts: number;
+  counters: HookCounters | undefined;
+  stacks: StackCount[];
+  /** Node ordinals whose retained size / path represent the group (resources, handle targets). */
+  representatives: number[];
+}
+
+export interface SnapshotCensus {
+  file: string;
+  agent: { found: boolean; pid: number | undefined; node: string | undefined };
+  groups: Map<string, GroupCensus>;
+}
+
+const groupKey = (kind: GroupKind, name: string, location: string | undefined) => `${kind}\u0000${name}\u0000${location ?? ''}`;
+
+/**
+ * What one snapshot holds of each group: the agent's named async contexts, and
+ * every strong `(Global handles)` edge classified by the rule list. Resources
+ * the agent's records point at are claimed by their name, so they are not
+ * counted again as unnamed.
+ */
+export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
+  const groups = new Map<string, GroupCensus>();
+  const group = (kind: GroupKind, name: string, location: string | undefined, named: boolean): GroupCensus => {
+    const key = groupKey(kind, name, location);
+    let found = groups.get(key);
+    if (!found) {
+      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [] };
+      groups.set(key, found);
+    }
+    return found;
+  };
+
+  const agent = readAgentRecords(graph);
+  const claimed = new Set<number>();
+  for (const entry of agent.names) {
+    const g = group('async-context', entry.name, undefined, true);
+    g.counters = entry.counters;
+    g.stacks = entry.stacks;
+    g.openAtWorkerTeardown = entry.workerTeardown.open;
+    g.workersWithOpenContexts = entry.workerTeardown.workers;
+    if (entry.workerTeardown.stacks.length > 0 && g.stacks.length === 0) g.stacks = entry.workerTeardown.stacks;
+    for (const record of entry.records) {
+      g.ids.push(graph.nodeId(record));
+      const resource = resourceOf(graph, record);
+      if (resource !== NONE) {
+        claimed.add(resource);
+        g.representatives.push(resource);
+      } else {
+        g.representatives.push(record);
+      }
+    }
+  }
+
+  const holder = findGlobalHandlesRoot(graph);
+  if (holder !== NONE) {
+    const locations = new LocationIndex(graph);
+    for (let edge = graph.firstEdge[holder]!, end = graph.firstEdge[holder + 1]!; edge < end; edge++) {
+      const target = graph.edgeTarget(edge);
+      for (const rule of HANDLE_RULES) {
+        const verdict = rule.classify({ graph, locations, edge, target });
+        if (verdict === undefined) continue;
+        if (verdict.kind === 'ignore') break;
+        if (verdict.kind === 'async-context' && claimed.has(target)) break;
+        const g = group(verdict.kind, verdict.name, verdict.kind === 'reference' ? verdict.location : undefined, false);
+        g.ids.push(graph.nodeId(target));
+        g.representatives.push(target);
+        break;
+      }
+    }
+  }
+  return { file, agent: agentInfo(agent), groups };
+}
+
+function agentInfo(agent: AgentRecords): SnapshotCensus['agent'] {
+  return { found: agent.found, pid: agent.registry?.pid, node: agent.registry?.node };
+}
+
+/** record -resource-> WeakRef -target-> resource, when the resource is still alive. */
+function resourceOf(graph: HeapGraph, record: number): number {
+  const ref = graph.findEdge(record, 'property', 'resource');
+  if (ref === NONE) return NONE;
+  const weakRef = graph.edgeTarget(ref);
+  for (let e = graph.firstEdge[weakRef]!, end = graph.firstEdge[weakRef + 1]!; e < end; e++) {
+    if (graph.edgeName(e) === 'target') {
+      const target = graph.edgeTarget(e);
+      // A collected target shows as undefined (an oddball), not an object.
+      return graph.nodeType(target) === graph.layout.nodeType.object ? target : NONE;
+    }
+  }
+  return NONE;
+}

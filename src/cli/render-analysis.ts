@@ -1,0 +1,75 @@
+import Table from 'cli-table3';
+import type { AnalysisResult, AsyncContextRow, PathStep, ReferenceRow } from '../analysis/result.js';
+import { COMPACT, formatBytes } from './format.js';
+
+/** The terminal view of an analysis: one table per kind, then paths and notes. */
+export function renderAnalysis(result: AnalysisResult): string {
+  const out: string[] = [];
+  const labels = result.snapshots.map((s) => s.label).join(' → ');
+  out.push(`snapshots: ${labels} (${result.comparison === 'identity' ? 'same process, compared by object id' : 'compared by counts'})`);
+  out.push('', asyncTable(result.asyncContexts));
+  if (result.references.length > 0) out.push('', referenceTable(result.references));
+  if (result.unchangedReferenceGroups > 0) {
+    out.push(`${result.unchangedReferenceGroups} reference group(s) held by global handles did not change (Node's own handles): not listed.`);
+  }
+  const leaking = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak' && row.retainingPath);
+  for (const row of leaking) out.push('', `retaining path of one ${row.name}:`, `  ${formatPath(row.retainingPath!)}`);
+  for (const note of result.notes) out.push('', `note: ${note}`);
+  out.push('', result.verdict === 'leak' ? `LEAK: ${leakSummary(result)}` : 'no leak: no group grew at every step');
+  return `${out.join('\n')}\n`;
+}
+
+function asyncTable(rows: AsyncContextRow[]): string {
+  const table = new Table({ head: ['async context (name)', 'live', 'growth', 'per iteration', 'retained', 'verdict', 'top creation site'], style: COMPACT });
+  if (rows.length === 0) table.push([{ colSpan: 7, content: '(no async contexts found: none open, and no agent records)' }]);
+  for (const row of rows) {
+    const site = row.creationSites[0];
+    const extra = [
+      row.unclosedCallbackScopes ? `${row.unclosedCallbackScopes} callback scope(s) never closed` : '',
+      row.openAtWorkerTeardown.at(-1) ? `${row.openAtWorkerTeardown.at(-1)} open at worker exit` : '',
+    ].filter(Boolean).join('; ');
+    table.push([
+      row.name + (extra ? `\n(${extra})` : ''),
+      row.live.join(' → '),
+      signed(row.growth),
+      row.perIteration === null ? '–' : row.perIteration.toFixed(2),
+      formatBytes(row.retainedSize),
+      row.verdict,
+      site ? `${shortFrame(site.frame)} ×${site.count}` : '',
+    ]);
+  }
+  return table.toString();
+}
+
+function referenceTable(rows: ReferenceRow[]): string {
+  const table = new Table({ head: ['reference (held by a global handle)', 'location', 'live', 'growth', 'per iteration', 'retained', 'verdict'], style: COMPACT });
+  for (const row of rows) {
+    table.push([row.name, row.location ?? '', row.live.join(' → '), signed(row.growth), row.perIteration === null ? '–' : row.perIteration.toFixed(2), formatBytes(row.retainedSize), row.verdict]);
+  }
+  return table.toString();
+}
+
+export function formatPath(steps: PathStep[]): string {
+  return steps.map((step, i) => (i === 0 ? '(root)' : `-${step.edge}→ ${step.node || `(${step.nodeType})`} @${step.id}`)).join(' ');
+}
+
+function leakSummary(result: AnalysisResult): string {
+  const rows = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak');
+  return rows.map((row) => `${row.name} +${row.growth}${row.perIteration !== null ? ` (${row.perIteration.toFixed(2)}/iteration)` : ''}`).join(', ');
+}
+
+/**
+ * "fn (file:///repo/x.mjs:15:11)" → "fn x.mjs:15:11" relative to the working
+ * directory, so the table stays narrow; the JSON keeps the full frame.
+ */
+export function shortFrame(frame: string, cwd = process.cwd()): string {
+  const match = /^(?:at )?(.*?) ?\((.*)\)$/.exec(frame);
+  const [fn, where] = match ? [match[1]!, match[2]!] : ['', frame];
+  let path = where.replace(/^file:\/\//, '');
+  if (path.startsWith(`${cwd}/`)) path = path.slice(cwd.length + 1);
+  return fn ? `${fn} ${path}` : path;
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${n}` : String(n);
+}
