@@ -52,8 +52,9 @@ describe('capture --scenario (pure JS scenarios)', () => {
     const json = join(scratch, 'js-leak-result.json');
     const module = join(scenarios, 'js-leak.mjs');
     const r = runCli(['capture', '--scenario', module, '--iterations', '100', '--snapshots', '3', '--warmup', '5', '--out', out, '--json', json]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('');
+    // A leak was found: exit 1, and the attribution on stdout.
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('LEAK: test_js_leak +200 (1.00/iteration)');
     expect(r.stderr).toContain('snapshot 3/3 (iteration-200, 200 iterations) snapshot-3.heapsnapshot');
 
     // Atomic writes: nothing but the snapshots and the manifest (no *.tmp, no events file).
@@ -86,8 +87,11 @@ describe('capture --scenario (pure JS scenarios)', () => {
     expect(Date.parse(m.endedAt!) - Date.parse(m.startedAt)).toBe(m.durationMs);
     expect(m.notes).toBeUndefined();
 
-    // --json: the manifest-level result.
-    const result = JSON.parse(readFileSync(json, 'utf8')) as { ok: boolean; failure: null; manifest: CaptureManifest; snapshotFiles: string[] };
+    // --json: the analysis, with the capture's own outcome beside it.
+    const written = JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; asyncContexts: Array<{ name: string; live: number[] }>; capture: { ok: boolean; failure: null; manifest: CaptureManifest; snapshotFiles: string[] } };
+    expect(written.verdict).toBe('leak');
+    expect(written.asyncContexts.map((row) => [row.name, row.live])).toEqual([['test_js_leak', [5, 105, 205]], ['test_js_ok', [0, 0, 0]]]);
+    const result = written.capture;
     expect(result.ok).toBe(true);
     expect(result.failure).toBeNull();
     expect(result.manifest).toEqual(m);
@@ -118,7 +122,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
   it('the snapshots load in heap-snapshot-toolkit (DevTools loader); its Summary names the records napi:<name>', async () => {
     const out = newOutDir('toolkit');
     const r = runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '100', '--snapshots', '2', '--warmup', '0', '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1); // test_js_leak grows: a leak
     const { parse } = await import('heap-snapshot-toolkit');
     const counts: number[] = [];
     for (const file of ['snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot']) {
@@ -137,7 +141,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
   it('records are told apart from user objects that carry the same name or class', async () => {
     const out = newOutDir('lookalike');
     const r = runCli(['capture', '--scenario', join(scenarios, 'lookalike.mjs'), '--iterations', '10', '--snapshots', '2', '--warmup', '0', '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1);
     const file = join(out, 'snapshot-2.heapsnapshot');
     const graph = new HeapGraph(await loadSnapshot(file));
     // DevTools-style class counts see 40 "napi:test_lookalike" objects and 11 "NapiHeapdiffRegistry"...
@@ -158,7 +162,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
     const r = runCli(['capture', '--scenario', join(scenarios, 'async-js.cjs'), '--iterations', '20', '--snapshots', '2', '--warmup', '3', '--out', out], {
       env: { SCENARIO_TRACE: trace },
     });
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1);
     expect(readFileSync(trace, 'utf8')).toBe('setup\nteardown\n');
     expect(byName(await agentView(join(out, 'snapshot-1.heapsnapshot')), 'test_async_leak').live).toBe(3);
     expect(byName(await agentView(join(out, 'snapshot-2.heapsnapshot')), 'test_async_leak').live).toBe(23);
@@ -205,7 +209,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
     const view = await agentView(join(out, 'snapshot-1.heapsnapshot'));
     expect(view.found).toBe(true);
     expect(view.names).toEqual([]);
-    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ ok: false, failure: m.ended.message, manifest: m });
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ schemaVersion: 1, verdict: null, capture: { ok: false, failure: m.ended.message, manifest: m } });
   });
 
   it('a child that runs out of memory keeps its snapshots; the manifest says out-of-memory', () => {
@@ -243,8 +247,8 @@ describe('capture --scenario (pure JS scenarios)', () => {
 
   it('a second capture into the same folder replaces the first one\'s files', () => {
     const out = newOutDir('rerun');
-    expect(runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '3', '--snapshots', '3', '--warmup', '0', '--out', out]).code).toBe(0);
-    expect(runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '3', '--snapshots', '2', '--warmup', '0', '--out', out]).code).toBe(0);
+    expect(runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '3', '--snapshots', '3', '--warmup', '0', '--out', out]).code).toBe(1);
+    expect(runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '3', '--snapshots', '2', '--warmup', '0', '--out', out]).code).toBe(1);
     expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot']);
   });
 });
@@ -311,7 +315,8 @@ describe('capture --scenario with the native fixtures', () => {
   it.each(FIXTURE_CASES.map((c) => [`${c.folder}/${c.twin}`, c] as const))('%s: exact live records and hook counts per snapshot', async (_label, c) => {
     const out = newOutDir(`${c.folder}-${c.twin}`);
     const r = runCli(['capture', '--scenario', join(fixtures, c.folder, `${c.twin}.mjs`), '--iterations', String(c.iterations), '--snapshots', '2', '--warmup', String(c.warmup), '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
+    // native-memory leaks outside the heap: its async contexts are paired, so no heap leak.
+    expect(r.code, r.stderr).toBe(c.twin === 'leak' && c.folder !== 'native-memory' ? 1 : 0);
     expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot']);
     for (const [i, expected] of c.expect.entries()) {
       const view = await agentView(join(out, `snapshot-${i + 1}.heapsnapshot`));
@@ -343,7 +348,7 @@ describe('capture --scenario with the native fixtures', () => {
   it('reference: a napi_ref leak has no async context, so the agent records nothing for it', async () => {
     const out = newOutDir('reference');
     const r = runCli(['capture', '--scenario', join(fixtures, 'reference', 'leak.mjs'), '--iterations', '50', '--snapshots', '2', '--warmup', '0', '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1); // the reference group grows
     const view = await agentView(join(out, 'snapshot-2.heapsnapshot'));
     expect(view.found).toBe(true);
     expect(view.names).toEqual([]);
@@ -356,7 +361,10 @@ describe('capture -- <command>', () => {
     const app = join(scenarios, 'command-app.mjs');
     const r = runCli(['capture', '--out', out, '--', process.execPath, app]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('app: 7 kept; child says hi\n');
+    // The program's own output, then the analysis of its main process.
+    const [programOutput, analysis] = r.stdout.split(/(?=^snapshots: )/m);
+    expect(programOutput).toBe('app: 7 kept; child says hi\n');
+    expect(analysis).toContain('test_cmd_leak');
     const m = readManifest(out);
     expect(m).toMatchObject({ schemaVersion: 1, mode: 'command', status: 'completed', command: { argv: [process.execPath, app], intervalMs: 0 }, ended: { how: 'completed', exitCode: 0, signal: null } });
     expect(m.processes).toHaveLength(2);
@@ -390,7 +398,7 @@ describe('capture -- <command>', () => {
     const script = 'setTimeout(() => console.log(Object.keys(require.cache).some((k) => k.endsWith("agent.cjs")), require("v8").getHeapStatistics().heap_size_limit < 200e6), 900)';
     const r = runCli(['capture', '--out', out, '--interval', '200', '--', process.execPath, '-e', script], { env: { NODE_OPTIONS: '--max-old-space-size=100' } });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('true true\n');
+    expect(r.stdout.split(/(?=^snapshots: )/m)[0]).toBe('true true\n');
     const m = readManifest(out);
     const labels = m.snapshots.map((snap) => snap.label);
     expect(labels[0]).toBe('start');
@@ -454,7 +462,7 @@ describe('agent', () => {
       w.once('message', (inWorker) => console.log(loaded(), inWorker));`;
     const r = run(['-e', script], { NODE_OPTIONS: appendRequire('--max-old-space-size=100', copy) });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('true true\n');
+    expect(r.stdout.split(/(?=^snapshots: )/m)[0]).toBe('true true\n');
   });
 
   it('its records are in snapshots Node writes itself (--heapsnapshot-signal); stacks via Node\'s default format', async () => {
