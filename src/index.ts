@@ -1,0 +1,27 @@
+/**
+ * napi-heapdiff as a library. Nothing here prints, reads argv or exits.
+ *
+ * @example
+ *   import { analyzeSnapshots, resolveSnapshotInputs } from 'napi-heapdiff';
+ *   const result = await analyzeSnapshots(resolveSnapshotInputs(['before.heapsnapshot', 'after.heapsnapshot'], { iterations: 1000 }));
+ *   for (const row of result.asyncContexts) console.log(row.name, row.growth, row.verdict);
+ */
+export { loadSnapshot, parseSnapshotBytes, type LoadOptions, type LoadProgress } from './snapshot/load.js';
+export type { HeapSnapshot } from './snapshot/heap-snapshot.js';
+export { resolveLayout, type SnapshotLayout } from './snapshot/layout.js';
+export { SnapshotFormatError, type SnapshotAnomaly } from './snapshot/errors.js';
+
+export { HeapGraph, NONE } from './graph/heap-graph.js';
+export { aggregateByClass, type ClassAggregate } from './graph/aggregate.js';
+export { retainingPath, type PathStep as GraphPathStep } from './graph/distances.js';
+export { findGlobalHandlesRoot, globalHandleGroups, type GlobalHandleGroup } from './graph/global-handles.js';
+export { inspectSnapshot, type InspectResult } from './inspect/inspect-snapshot.js';
+
+export { analyzeSnapshots, type AnalyzeOptions, type SnapshotInput } from './analysis/analyze.js';
+export { resolveSnapshotInputs, InputError } from './analysis/snapshot-inputs.js';
+export { readAgentRecords, type AgentRecords, type AgentNameView } from './analysis/agent-records.js';
+export { takeCensus, type SnapshotCensus } from './analysis/census.js';
+export { verdictOf, perIteration, type Verdict } from './analysis/trend.js';
+export type { AnalysisResult, AsyncContextRow, ReferenceRow, PathStep, SnapshotRow, IdentityDiff } from './analysis/result.js';
+
+export { captureScenario, captureCommand, CaptureInputError, type CaptureManifest, type CaptureResult } from './capture/index.js';
