@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+
+/** One async_hooks trace event: a begin on init, an end on destroy. */
+export interface AsyncTraceEvent {
+  /** 'b' = init, 'e' = destroy. */
+  phase: 'b' | 'e';
+  /** The async type: for native contexts, the name given to napi_async_init. */
+  name: string;
+  asyncId: number;
+  /** Microseconds on the same clock as process.hrtime() / 1000. */
+  ts: number;
+  pid: number;
+}
+
+export class TraceFileError extends Error {
+  override readonly name = 'TraceFileError';
+}
+
+/**
+ * Reads Node's trace-event files (`--trace-event-categories node.async_hooks`)
+ * and returns their async_hooks events in time order. Node writes each file as
+ * one JSON object `{"traceEvents": [...]}` when it exits; a file cut short by a
+ * crash is reported, not half-read.
+ */
+export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
+  const events: AsyncTraceEvent[] = [];
+  for (const file of files) {
+    let parsed: { traceEvents?: unknown };
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents?: unknown };
+    } catch (cause) {
+      throw new TraceFileError(`${file}: not a complete trace-event file (${(cause as Error).message})`);
+    }
+    if (!Array.isArray(parsed.traceEvents)) throw new TraceFileError(`${file}: no "traceEvents" array`);
+    for (const raw of parsed.traceEvents as Array<Record<string, unknown>>) {
+      const phase = raw.ph;
+      if ((phase !== 'b' && phase !== 'e') || typeof raw.cat !== 'string' || !raw.cat.includes('node.async_hooks')) continue;
+      events.push({ phase, name: String(raw.name), asyncId: Number.parseInt(String(raw.id), 16), ts: Number(raw.ts), pid: Number(raw.pid) });
+    }
+  }
+  return events.sort((a, b) => a.ts - b.ts);
+}
