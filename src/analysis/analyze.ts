@@ -3,7 +3,10 @@ import { retainingPath } from '../graph/distances.js';
 import { HeapGraph } from '../graph/heap-graph.js';
 import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
 import { takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
-import type { AnalysisResult, AsyncContextRow, IdentityDiff, PathStep, ReferenceRow, SnapshotRow } from './result.js';
+import type { NameLedger } from '../ledger/ledger.js';
+import { classifyAsyncLeak, LEAK_KINDS, type LeakKind } from './leak-kinds.js';
+import { memoryReport } from './memory.js';
+import type { AnalysisResult, AsyncContextRow, IdentityDiff, LeakLabel, MemoryReading, PathStep, ReferenceRow, SnapshotRow } from './result.js';
 import { CONTEXT_FRAMES, UNNAMED_ASYNC_RESOURCE } from './rules/index.js';
 import { perIteration, verdictOf } from './trend.js';
 
@@ -14,10 +17,16 @@ export interface SnapshotInput {
   iterations?: number;
   /** The process that wrote it, when known (capture manifest, V8's default file name). */
   pid?: number;
+  /** process.memoryUsage() of that process when it was taken. */
+  memory?: MemoryReading;
 }
 
 export interface AnalyzeOptions {
   onProgress?: (event: { stage: 'load' | 'analyze'; file: string; index: number; count: number; load?: LoadProgress }) => void;
+  /** The exact lifecycle per name from trace events, windows aligned with the snapshots. */
+  ledger?: NameLedger[];
+  /** The command to suggest under valgrind when native memory grows. */
+  command?: string[];
 }
 
 const MAX_CREATION_SITES = 5;
@@ -50,41 +59,60 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const iterations = inputs.every((input) => input.iterations !== undefined) ? inputs.map((input) => input.iterations!) : undefined;
   const identity = sameProcess(inputs, censuses);
   const keys = unionOfKeys(censuses);
+  const ledgerByName = new Map((options.ledger ?? []).map((entry) => [entry.name, entry]));
+  // Names only the ledger saw (no agent, or contexts the heap never held) get a row too.
+  for (const name of ledgerByName.keys()) {
+    const key = `async-context\u0000${name}\u0000`;
+    if (!keys.includes(key)) keys.push(key);
+  }
 
   const asyncContexts: AsyncContextRow[] = [];
   const references: ReferenceRow[] = [];
   let unchangedReferenceGroups = 0;
   for (const key of keys) {
     const members = censuses.map((census) => census.groups.get(key));
-    const sample = members.findLast((m) => m !== undefined)!;
+    const [kind, name, location] = key.split('\u0000') as [string, string, string];
+    const sample = members.findLast((m) => m !== undefined);
+    const ledger = kind === 'async-context' ? ledgerByName.get(name) : undefined;
     const openAtWorkerTeardown = members.map((m) => m?.openAtWorkerTeardown ?? 0);
     const live = members.map((m, i) => (m?.ids.length ?? 0) + openAtWorkerTeardown[i]!);
+    // The ledger is exact where the heap cannot see (collected resources,
+    // no agent): a group leaks if either view grows at every step.
+    const ledgerOpen = ledger?.windows.map((w) => w.open);
+    const trend = ledgerOpen && verdictOf(ledgerOpen) === 'leak' && verdictOf(live) !== 'leak' ? ledgerOpen : live;
     const base = {
-      name: sample.name,
+      name,
       live,
-      growth: live.at(-1)! - live[0]!,
-      perIteration: iterations ? roundRate(perIteration(iterations, live)) : null,
+      growth: trend.at(-1)! - trend[0]!,
+      perIteration: iterations ? roundRate(perIteration(iterations, trend)) : null,
       retainedSize: retained.get(key) ?? 0,
-      verdict: verdictOf(live),
+      verdict: verdictOf(trend),
       identity: identity ? identityDiff(members[0], members.at(-1)) : null,
       retainingPath: paths.get(key) ?? null,
+      leakKind: null as LeakLabel | null,
     };
-    if (sample.kind === 'async-context') {
+    if (kind === 'async-context') {
       const last = members.at(-1);
+      const named = sample?.named ?? true;
+      const counters = last?.counters ?? (named ? { init: 0, destroy: 0, before: 0, after: 0 } : null);
       asyncContexts.push({
         ...base,
-        named: sample.named,
+        named,
         creationSites: creationSites(last),
-        counters: last?.counters ?? (sample.named ? { init: 0, destroy: 0, before: 0, after: 0 } : null),
-        unclosedCallbackScopes: sample.named ? (last?.counters ? last.counters.before - last.counters.after : 0) : null,
+        counters,
+        unclosedCallbackScopes: named ? (counters ? counters.before - counters.after : 0) : null,
         openAtWorkerTeardown,
+        resourcesCollected: last?.resourcesCollected ?? 0,
+        ledger: ledger ? cumulativeLedger(ledger) : null,
+        explanation: explainDisagreement(live, ledgerOpen, last?.resourcesCollected ?? 0, censuses.some((c) => c.agent.found)),
       });
     } else if (live.every((count) => count === live[0])) {
       unchangedReferenceGroups++;
     } else {
-      references.push({ ...base, location: sample.location ?? null });
+      references.push({ ...base, location: location || null });
     }
   }
+  labelLeakKinds(asyncContexts, references, censuses, iterations, ledgerByName);
   const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   asyncContexts.sort(byGrowth);
   references.sort(byGrowth);
@@ -92,6 +120,8 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const agentFound = censuses.some((census) => census.agent.found);
   const notes = explain(censuses, asyncContexts, agentFound, iterations !== undefined);
   const leaking = [...asyncContexts, ...references].some((row) => row.verdict === 'leak');
+  const memory = memoryReport(inputs.map((input) => input.memory ?? null), censuses, iterations, asyncContexts, options.command);
+  if (memory.nativeLeakSuspected) notes.push(memory.nativeLeakSuspected.message);
   return {
     schemaVersion: 1,
     snapshots,
@@ -100,9 +130,65 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
     asyncContexts,
     references,
     unchangedReferenceGroups,
+    memory,
+    ledger: { found: options.ledger !== undefined },
     notes,
     verdict: leaking ? 'leak' : 'clean',
   };
+}
+
+/** Per snapshot, cumulative created / destroyed / open from the ledger's windows. */
+function cumulativeLedger(ledger: NameLedger): { created: number[]; destroyed: number[]; open: number[] } {
+  let created = 0;
+  let destroyed = 0;
+  const out = { created: [] as number[], destroyed: [] as number[], open: [] as number[] };
+  for (const window of ledger.windows) {
+    created += window.created;
+    destroyed += window.destroyed;
+    out.created.push(created);
+    out.destroyed.push(destroyed);
+    out.open.push(window.open);
+  }
+  return out;
+}
+
+function explainDisagreement(live: number[], ledgerOpen: number[] | undefined, resourcesCollected: number, agentFound: boolean): string | null {
+  if (resourcesCollected > 0) {
+    return `resource collected: native-only leak — ${resourcesCollected} open context(s) whose JS resource was garbage-collected; the heap keeps nothing for them, only the native AsyncContext (and async_hooks' never-destroyed id) remain`;
+  }
+  if (!ledgerOpen) return null;
+  const heap = live.at(-1)!;
+  const open = ledgerOpen.at(-1)!;
+  if (open === heap) return null;
+  if (!agentFound) return `${open} open per the trace-event ledger; the heap alone carries no names (no agent records)`;
+  return open > heap
+    ? `${open - heap} more open per the ledger than records in the heap: contexts opened before the agent loaded, or in threads whose records are not in this heap`
+    : `${heap - open} more records in the heap than open per the ledger: destroys still pending when the snapshot was taken`;
+}
+
+/** Leak kind and fix hint for every leaking row. */
+function labelLeakKinds(rows: AsyncContextRow[], references: ReferenceRow[], censuses: SnapshotCensus[], iterations: number[] | undefined, ledgers: Map<string, NameLedger>): void {
+  const label = (kind: LeakKind): LeakLabel => ({ kind, ...LEAK_KINDS[kind] });
+  const span = iterations ? iterations.at(-1)! - iterations[0]! : 0;
+  const first = censuses[0]!;
+  const leakingFunctionRates = references.filter((r) => r.verdict === 'leak' && r.location !== null).map((r) => r.perIteration);
+  for (const row of rows) {
+    if (row.verdict !== 'leak') continue;
+    const before = first.groups.get(`async-context\u0000${row.name}\u0000`)?.counters;
+    const after = row.counters;
+    const scopes = (c: typeof after | undefined) => (c ? c.before - c.after : 0);
+    const ledger = ledgers.get(row.name);
+    row.leakKind = label(classifyAsyncLeak({
+      perIteration: row.perIteration,
+      counters: after,
+      unclosedScopesGrowth: scopes(after) - scopes(before),
+      workerTeardownGrowth: row.openAtWorkerTeardown.at(-1)! - row.openAtWorkerTeardown[0]!,
+      iterations: ledger?.iterations,
+      initsPerIteration: after && span > 0 ? (after.init - (before?.init ?? 0)) / span : null,
+      functionHeldAtSameRate: row.perIteration !== null && leakingFunctionRates.some((rate) => rate !== null && Math.abs(rate - row.perIteration!) < 1e-6),
+    }));
+  }
+  for (const row of references) if (row.verdict === 'leak') row.leakKind = label('leaked-reference');
 }
 
 /** Retained sizes of every group, and a retaining path for each group that grew since the first snapshot. */

@@ -22,14 +22,20 @@ export interface GroupCensus {
   workersWithOpenContexts: number;
   counters: HookCounters | undefined;
   stacks: StackCount[];
-  /** Node ordinals whose retained size / path represent the group (resources, handle targets). */
+  /** Node ordinals of the objects the group keeps alive (live resources, handle targets): retained size and paths. */
   representatives: number[];
+  /** Named contexts whose JS resource is gone (collected): only native state remains. */
+  resourcesCollected: number;
 }
 
 export interface SnapshotCensus {
   file: string;
   agent: { found: boolean; pid: number | undefined; node: string | undefined };
   groups: Map<string, GroupCensus>;
+  /** Edges of the (Global handles) root, strong and weak. */
+  globalHandles: number;
+  /** Self size of Node's CleanupQueue nodes: each env cleanup hook (and unreleased threadsafe function) adds 24 bytes. */
+  cleanupQueueBytes: number;
 }
 
 const groupKey = (kind: GroupKind, name: string, location: string | undefined) => `${kind}\u0000${name}\u0000${location ?? ''}`;
@@ -46,7 +52,7 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
     const key = groupKey(kind, name, location);
     let found = groups.get(key);
     if (!found) {
-      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [] };
+      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [], resourcesCollected: 0 };
       groups.set(key, found);
     }
     return found;
@@ -68,12 +74,13 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
         claimed.add(resource);
         g.representatives.push(resource);
       } else {
-        g.representatives.push(record);
+        g.resourcesCollected++;
       }
     }
   }
 
   const holder = findGlobalHandlesRoot(graph);
+  const globalHandles = holder === NONE ? 0 : graph.firstEdge[holder + 1]! - graph.firstEdge[holder]!;
   if (holder !== NONE) {
     const locations = new LocationIndex(graph);
     for (let edge = graph.firstEdge[holder]!, end = graph.firstEdge[holder + 1]!; edge < end; edge++) {
@@ -90,7 +97,18 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
       }
     }
   }
-  return { file, agent: agentInfo(agent), groups };
+  return { file, agent: agentInfo(agent), groups, globalHandles, cleanupQueueBytes: cleanupQueueBytes(graph) };
+}
+
+function cleanupQueueBytes(graph: HeapGraph): number {
+  const nativeType = graph.layout.nodeType.native;
+  const name = graph.strings.indexOf('Node / CleanupQueue');
+  if (name < 0) return 0;
+  let bytes = 0;
+  for (let o = 0; o < graph.nodeCount; o++) {
+    if (graph.nodeNameIndex(o) === name && graph.nodeType(o) === nativeType) bytes += graph.selfSize(o);
+  }
+  return bytes;
 }
 
 function agentInfo(agent: AgentRecords): SnapshotCensus['agent'] {

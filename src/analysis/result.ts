@@ -1,4 +1,12 @@
+import type { LeakKind } from './leak-kinds.js';
 import type { Verdict } from './trend.js';
+
+/** The kind of a leaking group and how to fix it. */
+export interface LeakLabel {
+  kind: LeakKind;
+  label: string;
+  hint: string;
+}
 
 /** One step of a retaining path, root first. */
 export interface PathStep {
@@ -33,6 +41,8 @@ interface GroupRow {
   identity: IdentityDiff | null;
   /** A shortest retaining path from a GC root to one member, for growing groups. */
   retainingPath: PathStep[] | null;
+  /** For leaking groups: the kind of leak and a fix hint. */
+  leakKind: LeakLabel | null;
 }
 
 export interface AsyncContextRow extends GroupRow {
@@ -46,11 +56,38 @@ export interface AsyncContextRow extends GroupRow {
   unclosedCallbackScopes: number | null;
   /** Contexts still open when a worker thread ended, per snapshot (included in `live`). */
   openAtWorkerTeardown: number[];
+  /** Live contexts (in the last snapshot) whose JS resource was collected: a native-only leak the heap cannot show. */
+  resourcesCollected: number;
+  /** From Node's trace events (exact), when the capture recorded them: per snapshot, cumulative. */
+  ledger: { created: number[]; destroyed: number[]; open: number[] } | null;
+  /** Why heap and ledger disagree, when they do. */
+  explanation: string | null;
 }
 
 export interface ReferenceRow extends GroupRow {
   /** script:line:column of the function held, when it is a function. */
   location: string | null;
+}
+
+/** process.memoryUsage() when a snapshot was taken (bytes). */
+export interface MemoryReading {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface MemoryReport {
+  /** Per snapshot; null where the snapshot came without a reading. */
+  readings: Array<MemoryReading | null>;
+  /** (Global handles) edges per snapshot. */
+  globalHandles: number[];
+  /** Env cleanup hooks added since the first snapshot (CleanupQueue bytes / 24), per snapshot. */
+  cleanupHooksAdded: number[];
+  /** Bytes per iteration (least squares), with iteration counts and readings. */
+  perIteration: { rss: number; heapUsed: number; external: number } | null;
+  /** Heap flat while RSS or external memory climbs. */
+  nativeLeakSuspected: { names: string[]; message: string; valgrind: string } | null;
 }
 
 export interface SnapshotRow {
@@ -71,6 +108,9 @@ export interface AnalysisResult {
   references: ReferenceRow[];
   /** Reference groups that never changed (Node's own handles and the like), not listed. */
   unchangedReferenceGroups: number;
+  memory: MemoryReport;
+  /** Whether a trace-event ledger was joined in. */
+  ledger: { found: boolean };
   notes: string[];
   verdict: 'leak' | 'clean';
 }

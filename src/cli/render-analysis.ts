@@ -3,7 +3,7 @@ import type { AnalysisResult, AsyncContextRow, PathStep, ReferenceRow } from '..
 import { COMPACT, formatBytes } from './format.js';
 
 /** The terminal view of an analysis: one table per kind, then paths and notes. */
-export function renderAnalysis(result: AnalysisResult): string {
+export function renderAnalysis(result: AnalysisResult, options: { color?: boolean } = {}): string {
   const out: string[] = [];
   const labels = result.snapshots.map((s) => s.label).join(' → ');
   out.push(`snapshots: ${labels} (${result.comparison === 'identity' ? 'same process, compared by object id' : 'compared by counts'})`);
@@ -14,8 +14,14 @@ export function renderAnalysis(result: AnalysisResult): string {
   }
   const leaking = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak' && row.retainingPath);
   for (const row of leaking) out.push('', `retaining path of one ${row.name}:`, `  ${formatPath(row.retainingPath!)}`);
+  const labelled = [...result.asyncContexts, ...result.references].filter((row) => row.leakKind);
+  if (labelled.length > 0) out.push('', 'leak kinds:');
+  for (const row of labelled) out.push(`  ${row.name}: ${row.leakKind!.label} — fix: ${row.leakKind!.hint}`);
+  for (const row of result.asyncContexts) if (row.explanation) out.push('', `${row.name}: ${row.explanation}`);
   for (const note of result.notes) out.push('', `note: ${note}`);
-  out.push('', result.verdict === 'leak' ? `LEAK: ${leakSummary(result)}` : 'no leak: no group grew at every step');
+  if (result.memory.nativeLeakSuspected) out.push(`  ${result.memory.nativeLeakSuspected.valgrind}`);
+  const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  out.push('', result.verdict === 'leak' ? paint('1;31', `LEAK: ${leakSummary(result)}`) : paint('32', 'no leak: no group grew at every step'));
   return `${out.join('\n')}\n`;
 }
 
@@ -72,4 +78,12 @@ export function shortFrame(frame: string, cwd = process.cwd()): string {
 
 function signed(n: number): string {
   return n > 0 ? `+${n}` : String(n);
+}
+
+/**
+ * Colour only on a terminal, and never when NO_COLOR is set to anything
+ * non-empty (no-color.org) or TERM is "dumb": logs and pipes get plain text.
+ */
+export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
 }
