@@ -87,7 +87,8 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
       perIteration: iterations ? roundRate(perIteration(iterations, trend)) : null,
       retainedSize: retained.get(key) ?? 0,
       verdict: verdictOf(trend),
-      identity: identity ? identityDiff(members[0], members.at(-1)) : null,
+      // Identity compares objects; growth reported by ended workers has none.
+      identity: identity && members.some((m) => (m?.ids.length ?? 0) > 0) ? identityDiff(members[0], members.at(-1)) : null,
       retainingPath: paths.get(key) ?? null,
       leakKind: null as LeakLabel | null,
     };
@@ -200,7 +201,7 @@ function measureLastSnapshot(graph: HeapGraph, census: SnapshotCensus, first: Sn
     retained.set(group.key, sum);
     const before = first.groups.get(group.key);
     if (group.representatives.length === 0 || (before !== undefined && before.ids.length >= group.ids.length)) continue;
-    const known = new Set(before?.ids ?? []);
+    const known = new Set(before?.representativeIds ?? []);
     // Prefer a member that is new since the first snapshot.
     const node = group.representatives.find((o) => !known.has(graph.nodeId(o))) ?? group.representatives[0]!;
     const steps = retainingPath(graph, node);

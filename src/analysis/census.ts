@@ -24,6 +24,8 @@ export interface GroupCensus {
   stacks: StackCount[];
   /** Node ordinals of the objects the group keeps alive (live resources, handle targets): retained size and paths. */
   representatives: number[];
+  /** Their V8 object ids, comparable with other snapshots of the same process. */
+  representativeIds: number[];
   /** Named contexts whose JS resource is gone (collected): only native state remains. */
   resourcesCollected: number;
 }
@@ -52,7 +54,7 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
     const key = groupKey(kind, name, location);
     let found = groups.get(key);
     if (!found) {
-      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [], resourcesCollected: 0 };
+      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [], representativeIds: [], resourcesCollected: 0 };
       groups.set(key, found);
     }
     return found;
@@ -73,6 +75,7 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
       if (resource !== NONE) {
         claimed.add(resource);
         g.representatives.push(resource);
+        g.representativeIds.push(graph.nodeId(resource));
       } else {
         g.resourcesCollected++;
       }
@@ -93,6 +96,7 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
         const g = group(verdict.kind, verdict.name, verdict.kind === 'reference' ? verdict.location : undefined, false);
         g.ids.push(graph.nodeId(target));
         g.representatives.push(target);
+        g.representativeIds.push(graph.nodeId(target));
         break;
       }
     }
