@@ -25,3 +25,11 @@ export { verdictOf, perIteration, type Verdict } from './analysis/trend.js';
 export type { AnalysisResult, AsyncContextRow, ReferenceRow, PathStep, SnapshotRow, IdentityDiff } from './analysis/result.js';
 
 export { captureScenario, captureCommand, CaptureInputError, type CaptureManifest, type CaptureResult } from './capture/index.js';
+
+export { evaluateGate, type Budgets, type GateResult } from './analysis/budget.js';
+export { parseConfig, readConfig, ConfigError } from './analysis/config.js';
+export { REPORTERS, writeReport, readResultFile } from './report/index.js';
+export { escapeHtml, escapeXml, escapeMarkdown, escapeAnnotationData, escapeAnnotationProperty, visible } from './report/escape.js';
+export { buildLedger, type NameLedger } from './ledger/ledger.js';
+export { readAsyncTraceEvents } from './ledger/trace-events.js';
+export { LEAK_KINDS, classifyAsyncLeak, type LeakKind } from './analysis/leak-kinds.js';

@@ -1,9 +1,15 @@
 import Table from 'cli-table3';
 import type { AnalysisResult, AsyncContextRow, PathStep, ReferenceRow } from '../analysis/result.js';
+import { visible } from '../report/escape.js';
 import { COMPACT, formatBytes } from './format.js';
 
-/** The terminal view of an analysis: one table per kind, then paths and notes. */
-export function renderAnalysis(result: AnalysisResult, options: { color?: boolean } = {}): string {
+/**
+ * The terminal view of an analysis: one table per kind, then paths and notes.
+ * Every string from a snapshot is untrusted (a type name can hold escape
+ * sequences or newlines), so all strings are made visible first.
+ */
+export function renderAnalysis(untrusted: AnalysisResult, options: { color?: boolean } = {}): string {
+  const result = visibleStrings(untrusted);
   const out: string[] = [];
   const labels = result.snapshots.map((s) => s.label).join(' → ');
   out.push(`snapshots: ${labels} (${result.comparison === 'identity' ? 'same process, compared by object id' : 'compared by counts'})`);
@@ -23,6 +29,16 @@ export function renderAnalysis(result: AnalysisResult, options: { color?: boolea
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   out.push('', result.verdict === 'leak' ? paint('1;31', `LEAK: ${leakSummary(result)}`) : paint('32', 'no leak: no group grew at every step'));
   return `${out.join('\n')}\n`;
+}
+
+/** A copy with control characters and lone surrogates in every string made visible. */
+function visibleStrings<T>(value: T): T {
+  if (typeof value === 'string') return visible(value) as T;
+  if (Array.isArray(value)) return value.map(visibleStrings) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, visibleStrings(inner)])) as T;
+  }
+  return value;
 }
 
 function asyncTable(rows: AsyncContextRow[]): string {

@@ -1,0 +1,171 @@
+import { isAbsolute, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GroupOutcome } from '../analysis/budget.js';
+import type { AnalysisResult, AsyncContextRow, PathStep, ReferenceRow } from '../analysis/result.js';
+
+/**
+ * Formatting shared by the report formats. Everything here returns plain,
+ * unescaped text: each format escapes what it is given.
+ */
+
+export type Row = AsyncContextRow | ReferenceRow;
+
+/** The row an outcome is about. */
+export function rowOf(result: AnalysisResult, group: GroupOutcome): Row {
+  return group.kind === 'async-context' ? result.asyncContexts[group.index]! : result.references[group.index]!;
+}
+
+/** 1.00, 0.25, 0.3333: two decimals at least, four at most (the precision of perIteration). */
+export function formatRate(rate: number | null): string {
+  if (rate === null) return '–';
+  const rounded = Number(rate.toFixed(4));
+  const decimals = (String(rounded).split('.')[1] ?? '').length;
+  return rounded.toFixed(Math.max(2, Math.min(4, decimals)));
+}
+
+/** A budget as it was given: 0.5, 2. */
+export function formatBudget(max: number | null): string {
+  return max === null ? '–' : String(max);
+}
+
+export function formatSigned(n: number): string {
+  return n > 0 ? `+${n}` : String(n);
+}
+
+export function formatLive(live: readonly number[]): string {
+  return live.join(' → ');
+}
+
+/** Bytes in decimal units, like DevTools: 950 B, 6.2 kB, 1.4 MB. */
+export function formatBytes(bytes: number): string {
+  const abs = Math.abs(bytes);
+  if (abs >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (abs >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (abs >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+export function kindLabel(kind: GroupOutcome['kind']): string {
+  return kind === 'async-context' ? 'async context' : 'reference';
+}
+
+/**
+ * The kind of leak and its fix hint, when the analysis classified the group
+ * ("missing destroy — fix: pair every napi_async_init with …"); null otherwise.
+ */
+export function leakKindText(row: Row): string | null {
+  const kind = (row as { leakKind?: unknown }).leakKind as { label?: unknown; hint?: unknown } | null | undefined;
+  if (!kind || typeof kind.label !== 'string') return null;
+  return typeof kind.hint === 'string' && kind.hint ? `${kind.label} — fix: ${kind.hint}` : kind.label;
+}
+
+/** Why heap and trace-event ledger disagree, when the analysis says so. */
+export function explanationText(row: Row): string | null {
+  const explanation = (row as { explanation?: unknown }).explanation;
+  return typeof explanation === 'string' && explanation ? explanation : null;
+}
+
+/** One line on why a group failed or passed, without its name (numbers and fixed words only). */
+export function outcomeText(group: GroupOutcome, row: Row): string {
+  const trend = `${formatLive(row.live)} (${formatSigned(row.growth)}${row.perIteration !== null ? `, ${formatRate(row.perIteration)}/iteration` : ''})`;
+  switch (group.reason) {
+    case 'over-budget':
+      return `over budget: ${formatRate(row.perIteration)}/iteration > ${formatBudget(group.maxPerIteration)}/iteration allowed; live ${trend}, verdict ${row.verdict}`;
+    case 'within-budget':
+      return `within budget: ${formatRate(row.perIteration)}/iteration ≤ ${formatBudget(group.maxPerIteration)}/iteration allowed; live ${trend}, verdict ${row.verdict}`;
+    case 'leak':
+      return `leak: grew at every step, live ${trend}${group.budgetUnchecked ? '; budget not checked (no iteration counts)' : ''}`;
+    case 'ignored':
+      return `ignored by configuration; live ${trend}, verdict ${row.verdict}`;
+    case 'no-leak':
+      return `${row.verdict}: live ${trend}`;
+  }
+}
+
+/** A short status word for tables. */
+export function statusText(group: GroupOutcome): string {
+  switch (group.reason) {
+    case 'over-budget':
+      return 'FAIL (over budget)';
+    case 'leak':
+      return 'FAIL (leak)';
+    case 'within-budget':
+      return 'pass (within budget)';
+    case 'ignored':
+      return 'ignored';
+    case 'no-leak':
+      return 'pass';
+  }
+}
+
+/** A retaining path on one line, without object ids: (root) -element:1→ (GC roots) -internal:68→ Object. */
+export function pathText(steps: readonly PathStep[], options: { ids?: boolean } = {}): string {
+  return steps
+    .map((step, i) => {
+      const node = step.node || `(${step.nodeType})`;
+      const id = options.ids ? ` @${step.id}` : '';
+      return i === 0 ? '(root)' : `-${step.edge}→ ${node}${id}`;
+    })
+    .join(' ');
+}
+
+export interface SourceLocation {
+  /** The function, when the frame names one. */
+  fn: string;
+  /** The script as written in the frame, made relative to `cwd` when under it. */
+  file: string;
+  /** True when `file` is a path relative to `cwd` (so it can be annotated). */
+  inCwd: boolean;
+  line: number | null;
+  column: number | null;
+}
+
+/**
+ * Splits a V8 stack frame ("fn (file:///repo/x.mjs:15:11)", "at x.mjs:3:1",
+ * "node:internal/...") into function and location, the path made relative to
+ * `cwd` when it is inside it.
+ */
+export function parseFrame(frame: string, cwd: string): SourceLocation {
+  const match = /^(?:at )?(.*?) ?\(([^()]*)\)$/.exec(frame.trim());
+  const [fn, where] = match ? [match[1]!, match[2]!] : ['', frame.trim().replace(/^at /, '')];
+  const position = /^(.*?):(\d+)(?::(\d+))?$/.exec(where);
+  let file = position ? position[1]! : where;
+  const line = position ? Number(position[2]) : null;
+  const column = position?.[3] !== undefined ? Number(position[3]) : null;
+  if (file.startsWith('file://')) {
+    try {
+      file = fileURLToPath(file);
+    } catch {
+      // leave it as written
+    }
+  }
+  let inCwd = false;
+  if (isAbsolute(file) && cwd) {
+    const rel = relative(cwd, file);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) {
+      file = rel.split(sep).join('/');
+      inCwd = true;
+    }
+  }
+  return { fn, file, inCwd, line, column };
+}
+
+/** "fn x.mjs:15:11": a frame shortened to the working directory. */
+export function frameText(frame: string, cwd: string): string {
+  const loc = parseFrame(frame, cwd);
+  const where = `${loc.file}${loc.line !== null ? `:${loc.line}` : ''}${loc.column !== null ? `:${loc.column}` : ''}`;
+  return loc.fn ? `${loc.fn} ${where}` : where;
+}
+
+/** Which groups the charts plot: every leaking or failing group. */
+export function charted(groups: readonly GroupOutcome[], kind: GroupOutcome['kind']): GroupOutcome[] {
+  return groups.filter((g) => g.kind === kind && (g.verdict === 'leak' || g.status === 'fail'));
+}
+
+export function comparisonText(result: AnalysisResult): string {
+  return result.comparison === 'identity' ? 'same process, compared by object id' : 'compared by counts';
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import type { GroupKind, GroupOutcome } from '../analysis/budget.js';
+import type { AsyncContextRow, ReferenceRow } from '../analysis/result.js';
+import { escapeHtml } from './escape.js';
+import {
+  charted,
+  comparisonText,
+  explanationText,
+  formatBudget,
+  formatBytes,
+  formatLive,
+  formatRate,
+  formatSigned,
+  frameText,
+  kindLabel,
+  leakKindText,
+  outcomeText,
+  plural,
+  rowOf,
+  statusText,
+} from './format.js';
+import { chartStyles, renderLineChart, seriesClass } from './svg-chart.js';
+import type { ReportInput } from './types.js';
+
+const STYLE = `
+:root{color-scheme:light;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1f24;background:#fff}
+body{margin:0 auto;max-width:1100px;padding:16px 24px 48px}
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:10px 0 4px}
+code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all}
+table{border-collapse:collapse;margin:6px 0;width:100%}th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}
+td:nth-child(2){min-width:12em}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.outcome{font-size:16px;font-weight:600;padding:6px 10px;border-radius:6px;display:inline-block}
+.outcome.fail,tr.fail td.status{background:#ffebe9;color:#82071e}.outcome.pass,tr.pass td.status{background:#dafbe1;color:#116329}tr.ignored td.status{background:#f6f8fa;color:#57606a}
+figure{margin:8px 0 16px}figcaption{font-size:13px}
+svg.chart{width:100%;max-width:720px;height:auto;display:block}
+.chart .grid{stroke:#e5e7eb;stroke-width:1}.chart .tick,.chart .axis-label{font-size:11px;fill:#57606a;stroke:none}
+.series polyline{fill:none;stroke-width:2}.series circle{stroke:none}.series.dashed polyline{stroke-dasharray:6 4}
+ul.legend{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px 16px}
+.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px}
+ol.path{margin:4px 0;padding-left:24px}ol.path li{margin:1px 0}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0}dt{color:#57606a}dd{margin:0}
+article.group{border:1px solid #d0d7de;border-radius:6px;padding:4px 14px 10px;margin:10px 0}
+footer{margin-top:32px;color:#57606a;font-size:12px}
+${chartStyles()}
+`;
+
+/**
+ * report.html: one self-contained page (no script at all, no network: a
+ * Content-Security-Policy allows only this page's own stylesheet), with an
+ * inline SVG chart of live count per name across snapshots for each kind
+ * (one series per leaking or failing group), tables of every group, and for
+ * each group worth a look its retaining path and creation sites. Every string
+ * from a snapshot is escaped ({@link escapeHtml}).
+ */
+export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
+  const failing = gate.groups.filter((g) => g.status === 'fail');
+  const headline = failing.length > 0 ? `✗ ${plural(failing.length, 'failing group')}` : '✓ no failing group';
+  const styleHash = createHash('sha256').update(STYLE).digest('base64');
+  const csp = `default-src 'none'; style-src 'sha256-${styleHash}'; img-src data:; base-uri 'none'; form-action 'none'`;
+  const labels = result.snapshots.map((s) => s.label);
+  const detailed = gate.groups.filter((g) => g.status === 'fail' || g.verdict === 'leak' || rowOf(result, g).retainingPath !== null);
+  const linked = new Set(detailed);
+  const nameCell = (g: GroupOutcome) => `<td>${linked.has(g) ? `<a href="#${anchor(g)}"><code>${escapeHtml(g.name)}</code></a>` : `<code>${escapeHtml(g.name)}</code>`}</td>`;
+
+  const body: string[] = [];
+  body.push('<header>', '<h1>napi-heapdiff report</h1>');
+  body.push(`<p class="outcome ${failing.length > 0 ? 'fail' : 'pass'}" id="outcome">${escapeHtml(headline)}</p>`);
+  body.push(`<p>${escapeHtml(`${plural(result.snapshots.length, 'snapshot')}, ${comparisonText(result)}. Analysis verdict: ${result.verdict}. Agent records: ${result.agent.found ? `found (Node ${result.agent.node ?? 'unknown'})` : 'not found'}.`)}</p>`);
+  body.push('</header>');
+
+  body.push('<section id="snapshots"><h2>Snapshots</h2>', '<table><thead><tr><th>#</th><th>label</th><th>iterations</th><th>file</th></tr></thead><tbody>');
+  for (const [i, s] of result.snapshots.entries()) {
+    body.push(`<tr><td class="num">${i + 1}</td><td>${escapeHtml(s.label)}</td><td class="num">${s.iterations ?? '–'}</td><td><code>${escapeHtml(s.file)}</code></td></tr>`);
+  }
+  body.push('</tbody></table></section>');
+
+  body.push('<section id="charts"><h2>Live count per name across snapshots</h2>');
+  const kinds: Array<[GroupKind, string]> = [['async-context', 'Async contexts'], ['reference', 'References']];
+  let charts = 0;
+  for (const [kind, title] of kinds) {
+    const groups = charted(gate.groups, kind);
+    if (groups.length === 0) continue;
+    charts++;
+    const series = groups.map((g) => ({ name: g.name, values: rowOf(result, g).live }));
+    body.push(`<figure class="chart-figure" data-kind="${kind}">`);
+    body.push(renderLineChart({ id: `chart-${kind}`, title: `${title}: live count per name across snapshots`, xLabels: labels, series }));
+    body.push(`<figcaption>${escapeHtml(title)} that leak or fail:<ul class="legend">`);
+    for (const [k, g] of groups.entries()) {
+      body.push(`<li><span class="swatch ${seriesClass(k)}"></span><a href="#${anchor(g)}"><code>${escapeHtml(g.name)}</code></a> <span class="mono">${escapeHtml(formatLive(rowOf(result, g).live))}</span></li>`);
+    }
+    body.push('</ul></figcaption></figure>');
+  }
+  if (charts === 0) body.push('<p>No group leaks or fails: nothing to chart.</p>');
+  body.push('</section>');
+
+  const asyncGroups = gate.groups.filter((g) => g.kind === 'async-context');
+  body.push('<section id="async-contexts"><h2>Async contexts</h2>');
+  if (asyncGroups.length === 0) body.push('<p>None found: no async context open, and no agent records.</p>');
+  else {
+    body.push(tableHead(['result', 'name', 'named', 'live', 'growth', 'per iteration', 'budget', 'retained', 'verdict', 'top creation site']));
+    for (const g of asyncGroups) {
+      const row = result.asyncContexts[g.index]!;
+      const site = row.creationSites[0];
+      body.push(
+        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}${cell(row.named ? 'yes' : 'no')}${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}<td>${site ? `<code>${escapeHtml(frameText(site.frame, cwd))}</code> ×${site.count}` : ''}</td></tr>`,
+      );
+    }
+    body.push('</tbody></table>');
+  }
+  body.push('</section>');
+
+  const referenceGroups = gate.groups.filter((g) => g.kind === 'reference');
+  body.push('<section id="references"><h2>References</h2>');
+  if (referenceGroups.length === 0) body.push('<p>No reference group changed.</p>');
+  else {
+    body.push(tableHead(['result', 'name', 'location', 'live', 'growth', 'per iteration', 'budget', 'retained', 'verdict']));
+    for (const g of referenceGroups) {
+      const row = result.references[g.index]!;
+      body.push(
+        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}<td>${row.location === null ? '' : `<code>${escapeHtml(frameText(row.location, cwd))}</code>`}</td>${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}</tr>`,
+      );
+    }
+    body.push('</tbody></table>');
+  }
+  if (result.unchangedReferenceGroups > 0) {
+    body.push(`<p>${escapeHtml(`${plural(result.unchangedReferenceGroups, 'reference group')} held by global handles did not change (Node's own handles): not listed.`)}</p>`);
+  }
+  body.push('</section>');
+
+  if (detailed.length > 0) {
+    body.push('<section id="groups"><h2>Retaining paths and creation sites</h2>');
+    for (const g of detailed) body.push(groupArticle(g, rowOf(result, g), cwd));
+    body.push('</section>');
+  }
+
+  const notes = [
+    ...result.notes,
+    ...gate.unmatchedBudgets.map((name) => `The budget for "${name}" matched no group.`),
+    ...gate.unmatchedIgnores.map((name) => `The ignored name "${name}" matched no group.`),
+  ];
+  if (notes.length > 0) body.push('<section id="notes"><h2>Notes</h2><ul>', ...notes.map((note) => `<li>${escapeHtml(note)}</li>`), '</ul></section>');
+  body.push('<footer>Written by napi-heapdiff. This page is self-contained: no script, no network.</footer>');
+
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="referrer" content="no-referrer">',
+    '<link rel="icon" href="data:,">',
+    `<title>${escapeHtml(`napi-heapdiff: ${headline}`)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    ...body,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd: string): string {
+  const out: string[] = [];
+  out.push(`<article class="group ${g.status}" id="${anchor(g)}" data-kind="${g.kind}" data-name="${escapeHtml(g.name)}">`);
+  out.push(`<h3><code>${escapeHtml(row.name)}</code> <small>(${kindLabel(g.kind)})</small></h3>`);
+  out.push(`<p>${escapeHtml(`${statusText(g)}: ${outcomeText(g, row)}`)}</p>`);
+  const kind = leakKindText(row);
+  if (kind !== null) out.push(`<p class="kind">${escapeHtml(`Kind: ${kind}`)}</p>`);
+  const explanation = explanationText(row);
+  if (explanation !== null) out.push(`<p class="explanation">${escapeHtml(explanation)}</p>`);
+  out.push('<dl>');
+  const item = (term: string, value: string) => out.push(`<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`);
+  item('live', formatLive(row.live));
+  item('growth', formatSigned(row.growth));
+  item('per iteration', formatRate(row.perIteration));
+  item('budget', formatBudget(g.maxPerIteration));
+  item('retained (last snapshot)', `${formatBytes(row.retainedSize)} (${row.retainedSize} bytes)`);
+  if (row.identity) item('by object id', `${row.identity.newAlive} new and alive, ${row.identity.freed} freed, ${row.identity.kept} kept`);
+  if ('counters' in row) {
+    if (row.counters) item('hook events', `init ${row.counters.init}, destroy ${row.counters.destroy}, before ${row.counters.before}, after ${row.counters.after}`);
+    if (row.unclosedCallbackScopes !== null) item('callback scopes never closed', String(row.unclosedCallbackScopes));
+    if (row.openAtWorkerTeardown.some((n) => n > 0)) item('open at worker teardown', formatLive(row.openAtWorkerTeardown));
+  } else if (row.location !== null) {
+    item('function at', frameText(row.location, cwd));
+  }
+  out.push('</dl>');
+  if (row.retainingPath && row.retainingPath.length > 0) {
+    out.push('<h4>Retaining path (from a GC root to one member)</h4>', '<ol class="path">');
+    for (const [i, step] of row.retainingPath.entries()) {
+      const node = `<code>${escapeHtml(step.node || `(${step.nodeType})`)}</code> <span class="mono">${escapeHtml(`${step.nodeType} @${step.id}`)}</span>`;
+      out.push(i === 0 ? `<li>${node}</li>` : `<li><span class="mono">${escapeHtml(`—${step.edge}→`)}</span> ${node}</li>`);
+    }
+    out.push('</ol>');
+  }
+  if ('creationSites' in row && row.creationSites.length > 0) {
+    out.push('<h4>Creation sites (first stack frame, live contexts in the last snapshot)</h4>', tableHead(['frame', 'count']));
+    for (const site of row.creationSites) out.push(`<tr><td><code>${escapeHtml(frameText(site.frame, cwd))}</code></td>${cell(String(site.count), 'num')}</tr>`);
+    out.push('</tbody></table>');
+  }
+  out.push('</article>');
+  return out.join('\n');
+}
+
+function anchor(g: GroupOutcome): string {
+  return `${g.kind}-${g.index}`;
+}
+
+function cell(text: string, className?: string): string {
+  return `<td${className ? ` class="${className}"` : ''}>${escapeHtml(text)}</td>`;
+}
+
+function tableHead(columns: string[]): string {
+  return `<table><thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>`;
+}

@@ -1,0 +1,73 @@
+import type { GroupKind, GroupOutcome } from '../analysis/budget.js';
+import { escapeXml, visible } from './escape.js';
+import { explanationText, formatBudget, formatBytes, formatLive, formatRate, formatSigned, frameText, leakKindText, outcomeText, pathText, rowOf, type Row } from './format.js';
+import type { ReportInput } from './types.js';
+
+const SUITES: Array<[GroupKind, string]> = [
+  ['async-context', 'napi-heapdiff.async-contexts'],
+  ['reference', 'napi-heapdiff.references'],
+];
+
+/**
+ * junit.xml: one test suite per kind, one test case per async-context name
+ * and per listed reference group. A case fails (`<failure type="leak">` or
+ * `type="over-budget"`) when its group fails the gate, is `<skipped>` when its
+ * name is ignored, and passes otherwise. XML 1.0; every snapshot string is
+ * escaped, characters XML cannot hold are replaced visibly ({@link escapeXml}).
+ */
+export function renderJunit({ result, gate, cwd = '' }: ReportInput): string {
+  const count = (groups: GroupOutcome[]) => ({
+    tests: groups.length,
+    failures: groups.filter((g) => g.status === 'fail').length,
+    skipped: groups.filter((g) => g.status === 'ignored').length,
+  });
+  const all = count(gate.groups);
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  out.push(`<testsuites name="napi-heapdiff" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="0">`);
+  for (const [kind, suite] of SUITES) {
+    const groups = gate.groups.filter((g) => g.kind === kind);
+    const c = count(groups);
+    out.push(`  <testsuite name="${suite}" tests="${c.tests}" failures="${c.failures}" errors="0" skipped="${c.skipped}" time="0">`);
+    for (const g of groups) {
+      const row = rowOf(result, g);
+      const name = g.kind === 'reference' && 'location' in row && row.location !== null ? `${row.name} (${frameText(row.location, cwd)})` : row.name;
+      const open = `    <testcase classname="${suite}" name="${escapeXml(name)}" time="0"`;
+      if (g.status === 'pass') {
+        out.push(`${open}>`, `      <system-out>${escapeXml(details(g, row, cwd), { multiline: true })}</system-out>`, '    </testcase>');
+      } else if (g.status === 'ignored') {
+        out.push(`${open}>`, `      <skipped message="${escapeXml(outcomeText(g, row))}"/>`, '    </testcase>');
+      } else {
+        out.push(
+          `${open}>`,
+          `      <failure type="${g.reason}" message="${escapeXml(outcomeText(g, row))}">${escapeXml(details(g, row, cwd), { multiline: true })}</failure>`,
+          '    </testcase>',
+        );
+      }
+    }
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>', '');
+  return out.join('\n');
+}
+
+/** The body of a case: the numbers, the top creation sites and the retaining path, one per line. */
+function details(g: GroupOutcome, row: Row, cwd: string): string {
+  const lines = [
+    `${g.kind === 'async-context' ? 'async context' : 'reference'}: ${row.name}`,
+    `live: ${formatLive(row.live)}`,
+    `growth: ${formatSigned(row.growth)}`,
+    `per iteration: ${formatRate(row.perIteration)}`,
+    `budget per iteration: ${formatBudget(g.maxPerIteration)}`,
+    `retained: ${formatBytes(row.retainedSize)}`,
+    `verdict: ${row.verdict}`,
+  ];
+  const kind = leakKindText(row);
+  if (kind !== null) lines.push(`kind: ${kind}`);
+  const explanation = explanationText(row);
+  if (explanation !== null) lines.push(`why: ${explanation}`);
+  if ('creationSites' in row) for (const site of row.creationSites) lines.push(`created at: ${frameText(site.frame, cwd)} ×${site.count}`);
+  else if (row.location !== null) lines.push(`function at: ${frameText(row.location, cwd)}`);
+  if (row.retainingPath) lines.push(`retaining path: ${pathText(row.retainingPath, { ids: true })}`);
+  // Each line made visible on its own: a line feed inside a name shows as ␊, only ours break lines.
+  return lines.map((line) => visible(line)).join('\n');
+}

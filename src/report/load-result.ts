@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type { AnalysisResult } from '../analysis/result.js';
+
+/** A saved result that cannot be re-rendered; the message is one line naming the file and the bad field. */
+export class ResultFileError extends Error {
+  override readonly name = 'ResultFileError';
+}
+
+const VERDICTS = ['leak', 'warm-up', 'stable', 'shrinking'];
+
+/**
+ * Reads a saved result (`--json`, or a report's result.json) and checks its
+ * shape field by field, so that a damaged or hand-edited file gives one clear
+ * line instead of a broken report: every field a report reads has the type
+ * the renderers expect (strings are still untrusted and escaped there).
+ */
+export function readResultFile(file: string): AnalysisResult & { capture?: unknown } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ResultFileError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message.split('\n')[0]})`}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ResultFileError(`${file}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+  }
+  return checkResult(data, file);
+}
+
+/** Checks a parsed result; see {@link readResultFile}. */
+export function checkResult(data: unknown, file = 'result'): AnalysisResult & { capture?: unknown } {
+  const fail = (where: string, expected: string): never => {
+    throw new ResultFileError(`${file}: not an analysis result: ${where} must be ${expected}`);
+  };
+  const object = (value: unknown, where: string): Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : fail(where, 'an object');
+  const array = (value: unknown, where: string): unknown[] => (Array.isArray(value) ? value : fail(where, 'an array'));
+  const string = (value: unknown, where: string): void => void (typeof value === 'string' || fail(where, 'a string'));
+  const number = (value: unknown, where: string): void => void ((typeof value === 'number' && Number.isFinite(value)) || fail(where, 'a number'));
+  const whole = (value: unknown, where: string): void => void ((typeof value === 'number' && Number.isSafeInteger(value)) || fail(where, 'a whole number'));
+  const nullable = (check: (v: unknown, w: string) => void) => (value: unknown, where: string): void => void (value === null || check(value, where));
+  const oneOf = (value: unknown, where: string, allowed: string[]): void =>
+    void (allowed.includes(value as string) || fail(where, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`));
+  const wholes = (value: unknown, where: string, length?: number): void => {
+    const items = array(value, where);
+    if (length !== undefined && items.length !== length) fail(where, `an array of ${length} whole numbers (one per snapshot)`);
+    items.forEach((item, i) => whole(item, `${where}[${i}]`));
+  };
+
+  const root = object(data, 'the file');
+  if (root.verdict === null && root.capture !== undefined) {
+    throw new ResultFileError(`${file}: holds a capture without an analysis (fewer than 2 snapshots): nothing to report`);
+  }
+  if (root.schemaVersion !== 1) fail('schemaVersion', '1');
+  const snapshots = array(root.snapshots, 'snapshots');
+  if (snapshots.length < 1) fail('snapshots', 'a non-empty array');
+  snapshots.forEach((s, i) => {
+    const row = object(s, `snapshots[${i}]`);
+    string(row.file, `snapshots[${i}].file`);
+    string(row.label, `snapshots[${i}].label`);
+    nullable(whole)(row.iterations, `snapshots[${i}].iterations`);
+  });
+  const k = snapshots.length;
+  oneOf(root.comparison, 'comparison', ['identity', 'aggregate']);
+  const agent = object(root.agent, 'agent');
+  if (typeof agent.found !== 'boolean') fail('agent.found', 'true or false');
+  nullable(string)(agent.node, 'agent.node');
+
+  const group = (value: unknown, where: string): Record<string, unknown> => {
+    const row = object(value, where);
+    string(row.name, `${where}.name`);
+    wholes(row.live, `${where}.live`, k);
+    whole(row.growth, `${where}.growth`);
+    nullable(number)(row.perIteration, `${where}.perIteration`);
+    number(row.retainedSize, `${where}.retainedSize`);
+    oneOf(row.verdict, `${where}.verdict`, VERDICTS);
+    if (row.identity !== null) {
+      const identity = object(row.identity, `${where}.identity`);
+      for (const key of ['newAlive', 'freed', 'kept']) whole(identity[key], `${where}.identity.${key}`);
+    }
+    if (row.retainingPath !== null) {
+      array(row.retainingPath, `${where}.retainingPath`).forEach((step, j) => {
+        const s = object(step, `${where}.retainingPath[${j}]`);
+        for (const key of ['edge', 'node', 'nodeType']) string(s[key], `${where}.retainingPath[${j}].${key}`);
+        whole(s.id, `${where}.retainingPath[${j}].id`);
+      });
+    }
+    // Added in later versions of the analysis: optional here, checked when present.
+    if (row.leakKind !== undefined && row.leakKind !== null) {
+      const kind = object(row.leakKind, `${where}.leakKind`);
+      for (const key of ['kind', 'label', 'hint']) string(kind[key], `${where}.leakKind.${key}`);
+    }
+    if (row.explanation !== undefined) nullable(string)(row.explanation, `${where}.explanation`);
+    return row;
+  };
+  array(root.asyncContexts, 'asyncContexts').forEach((value, i) => {
+    const where = `asyncContexts[${i}]`;
+    const row = group(value, where);
+    if (typeof row.named !== 'boolean') fail(`${where}.named`, 'true or false');
+    array(row.creationSites, `${where}.creationSites`).forEach((site, j) => {
+      const s = object(site, `${where}.creationSites[${j}]`);
+      string(s.frame, `${where}.creationSites[${j}].frame`);
+      whole(s.count, `${where}.creationSites[${j}].count`);
+    });
+    if (row.counters !== null) {
+      const counters = object(row.counters, `${where}.counters`);
+      for (const key of ['init', 'destroy', 'before', 'after']) whole(counters[key], `${where}.counters.${key}`);
+    }
+    nullable(whole)(row.unclosedCallbackScopes, `${where}.unclosedCallbackScopes`);
+    wholes(row.openAtWorkerTeardown, `${where}.openAtWorkerTeardown`, k);
+  });
+  array(root.references, 'references').forEach((value, i) => {
+    const row = group(value, `references[${i}]`);
+    nullable(string)(row.location, `references[${i}].location`);
+  });
+  whole(root.unchangedReferenceGroups, 'unchangedReferenceGroups');
+  array(root.notes, 'notes').forEach((note, i) => string(note, `notes[${i}]`));
+  oneOf(root.verdict, 'verdict', ['leak', 'clean']);
+  return root as unknown as AnalysisResult & { capture?: unknown };
+}

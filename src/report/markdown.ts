@@ -1,0 +1,117 @@
+import type { GroupOutcome } from '../analysis/budget.js';
+import type { AsyncContextRow, ReferenceRow } from '../analysis/result.js';
+import { escapeMarkdown, markdownCode } from './escape.js';
+import {
+  comparisonText,
+  explanationText,
+  formatBudget,
+  formatBytes,
+  formatLive,
+  formatRate,
+  formatSigned,
+  frameText,
+  kindLabel,
+  leakKindText,
+  outcomeText,
+  pathText,
+  plural,
+  rowOf,
+  statusText,
+} from './format.js';
+import type { ReportInput } from './types.js';
+
+/** Rows per table, and failing groups detailed, in the summary (GitHub caps a job summary at 1 MiB); report.html has them all. */
+export const MARKDOWN_MAX_ROWS = 50;
+
+const MARK: Record<GroupOutcome['status'], string> = { fail: '❌', pass: '✅', ignored: '➖' };
+
+/**
+ * summary.md: GitHub-flavoured Markdown for a job summary or a PR comment —
+ * the outcome, one table per kind, and for each failing group why, where it
+ * was created and how it is retained. Every snapshot string is in a code span
+ * ({@link markdownCode}) or escaped ({@link escapeMarkdown}).
+ */
+export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string {
+  const out: string[] = [];
+  const failing = gate.groups.filter((g) => g.status === 'fail');
+  out.push(failing.length > 0 ? `## napi-heapdiff: ❌ ${plural(failing.length, 'failing group')}` : '## napi-heapdiff: ✅ no failing group', '');
+
+  const series = result.snapshots.map((s) => `${markdownCode(s.label)}${s.iterations !== null ? ` (${plural(s.iterations, 'iteration')})` : ''}`).join(' → ');
+  out.push(`Snapshots: ${series}; ${comparisonText(result)}.`, '');
+  if (failing.length > 0) {
+    const leaks = failing.filter((g) => g.reason === 'leak').length;
+    const over = failing.filter((g) => g.reason === 'over-budget').length;
+    out.push(`Failing: ${leaks} leaking, ${over} over budget.`, '');
+  }
+
+  const asyncGroups = gate.groups.filter((g) => g.kind === 'async-context');
+  out.push('### Async contexts', '');
+  if (asyncGroups.length === 0) {
+    out.push('None found: no async context open, and no agent records.', '');
+  } else {
+    out.push('| result | name | live | growth | per iteration | budget | retained | verdict |', '| --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
+    for (const g of asyncGroups.slice(0, MARKDOWN_MAX_ROWS)) {
+      const row = result.asyncContexts[g.index]!;
+      out.push(tableRow([`${MARK[g.status]} ${statusText(g)}`, markdownCode(row.name, { inTable: true }), formatLive(row.live), formatSigned(row.growth), formatRate(row.perIteration), formatBudget(g.maxPerIteration), formatBytes(row.retainedSize), row.verdict]));
+    }
+    out.push(...more(asyncGroups.length), '');
+  }
+
+  const referenceGroups = gate.groups.filter((g) => g.kind === 'reference');
+  if (referenceGroups.length > 0) {
+    out.push('### References', '');
+    out.push('| result | name | location | live | growth | per iteration | budget | retained | verdict |', '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
+    for (const g of referenceGroups.slice(0, MARKDOWN_MAX_ROWS)) {
+      const row = result.references[g.index]!;
+      const location = row.location === null ? '' : markdownCode(frameText(row.location, cwd), { inTable: true });
+      out.push(tableRow([`${MARK[g.status]} ${statusText(g)}`, markdownCode(row.name, { inTable: true }), location, formatLive(row.live), formatSigned(row.growth), formatRate(row.perIteration), formatBudget(g.maxPerIteration), formatBytes(row.retainedSize), row.verdict]));
+    }
+    out.push(...more(referenceGroups.length), '');
+  }
+  if (result.unchangedReferenceGroups > 0) {
+    out.push(`${plural(result.unchangedReferenceGroups, 'reference group')} held by global handles did not change (Node's own handles): not listed.`, '');
+  }
+
+  if (failing.length > 0) {
+    out.push('### Failing groups', '');
+    for (const g of failing.slice(0, MARKDOWN_MAX_ROWS)) out.push(...details(g, rowOf(result, g), cwd));
+    out.push(...more(failing.length));
+  }
+
+  const notes = [
+    ...result.notes.map(escapeMarkdown),
+    ...gate.unmatchedBudgets.map((name) => `The budget for ${markdownCode(name)} matched no group.`),
+    ...gate.unmatchedIgnores.map((name) => `The ignored name ${markdownCode(name)} matched no group.`),
+  ];
+  if (notes.length > 0) out.push('### Notes', '', ...notes.map((note) => `- ${note}`), '');
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+function details(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd: string): string[] {
+  const out = [`#### ${MARK[g.status]} ${markdownCode(row.name)} (${kindLabel(g.kind)})`, '', `- ${outcomeText(g, row)}`];
+  const kind = leakKindText(row);
+  if (kind !== null) out.push(`- kind: ${escapeMarkdown(kind)}`);
+  const explanation = explanationText(row);
+  if (explanation !== null) out.push(`- ${escapeMarkdown(explanation)}`);
+  if ('creationSites' in row) {
+    const sites = row.creationSites.map((site) => `${markdownCode(frameText(site.frame, cwd))} ×${site.count}`);
+    if (sites.length === 1) out.push(`- created at: ${sites[0]}`);
+    else if (sites.length > 1) out.push('- created at:', ...sites.map((site) => `  - ${site}`));
+    if (row.unclosedCallbackScopes) out.push(`- ${plural(row.unclosedCallbackScopes, 'callback scope')} opened and never closed`);
+    const atTeardown = row.openAtWorkerTeardown.at(-1) ?? 0;
+    if (atTeardown > 0) out.push(`- ${atTeardown} still open when a worker thread ended`);
+  } else if (row.location !== null) {
+    out.push(`- function at: ${markdownCode(frameText(row.location, cwd))}`);
+  }
+  if (row.retainingPath) out.push(`- retaining path: ${markdownCode(pathText(row.retainingPath))}`);
+  out.push('');
+  return out;
+}
+
+function tableRow(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function more(count: number): string[] {
+  return count > MARKDOWN_MAX_ROWS ? ['', `… and ${count - MARKDOWN_MAX_ROWS} more: see report.html.`] : [];
+}
