@@ -2,10 +2,14 @@
 // ESM port of shared/research/peer-baseline/study/gen.js (the generator behind peers-2026-11.md), so
 // sizes and section shares match that study: "700" gives ~758 MB (8.75M nodes, 28M edges).
 //
-//   node --max-old-space-size=16000 bench/gen.mjs <targetMB> <out.heapsnapshot>
+//   node --max-old-space-size=16000 bench/gen.mjs <targetMB> <out.heapsnapshot> [<out2.heapsnapshot> [growPct=5]]
+//
+// With <out2>, the SAME process then grows by growPct % more records, drops every 50th log line and
+// writes a second snapshot (as the peer study's gen.js): node ids match across the pair, a realistic
+// diff input.
 //
 // Writes to <out>.tmp-<pid> and renames, so a file at <out> is always complete. Prints one JSON line
-// with the header counts. 700 takes ~1.5 min and ~3.6 GB RSS.
+// per file with the header counts. 700 takes ~1.5 min and ~3.6 GB RSS.
 //
 // Each "record" is one of: a User (class instance, 6 props, nested object, array of shared strings),
 // an Order (refs a User, array of line-item objects, boxed doubles, a Date), a Session (Map with
@@ -17,8 +21,10 @@ import v8 from 'node:v8';
 
 const targetMB = Number(process.argv[2]);
 const out = process.argv[3];
-if (!out || !(targetMB > 0)) {
-  console.error('usage: node --max-old-space-size=16000 bench/gen.mjs <targetMB> <out.heapsnapshot>');
+const out2 = process.argv[4];
+const growPct = process.argv[5] === undefined ? 5 : Number(process.argv[5]);
+if (!out || !(targetMB > 0) || !(growPct >= 0)) {
+  console.error('usage: node --max-old-space-size=16000 bench/gen.mjs <targetMB> <out.heapsnapshot> [<out2.heapsnapshot> [growPct=5]]');
   process.exit(2);
 }
 // Calibrated on node v20 (peer study): an idle node process snapshot is ~3.8 MiB, and each record adds
@@ -76,37 +82,52 @@ function makeHandler(i, user) {
 }
 
 const R = (globalThis.__retained = { users: [], orders: [], sessions: [], handlers: [], logs: [], cache: new Map() });
-for (let i = 0; i < n; i++) {
-  const kind = i % 10;
-  const users = R.users;
-  const someUser = users.length ? users[(i * 31) % users.length] : null;
-  if (kind <= 2) users.push(new User(i));
-  else if (kind <= 4) R.orders.push(new Order(i, someUser));
-  else if (kind === 5) R.sessions.push(new Session(i, someUser));
-  else if (kind === 6) R.handlers.push(makeHandler(i, someUser || { id: 0 }));
-  else if (kind === 7) {
-    for (let k = 0; k < 2; k++) R.logs.push(flat(`${new Date(1.7e12 + i * 10 + k).toISOString()} ${LEVELS[(i + k) % 4]} request ${i}.${k} served in ${(i + k) % 997}ms path=/api/v1/items/${(i + k) % 4096}?q=${(i * 7919) % 100003}`));
+function allocate(from, to) {
+  for (let i = from; i < to; i++) {
+    const kind = i % 10;
+    const users = R.users;
+    const someUser = users.length ? users[(i * 31) % users.length] : null;
+    if (kind <= 2) users.push(new User(i));
+    else if (kind <= 4) R.orders.push(new Order(i, someUser));
+    else if (kind === 5) R.sessions.push(new Session(i, someUser));
+    else if (kind === 6) R.handlers.push(makeHandler(i, someUser || { id: 0 }));
+    else if (kind === 7) {
+      for (let k = 0; k < 2; k++) R.logs.push(flat(`${new Date(1.7e12 + i * 10 + k).toISOString()} ${LEVELS[(i + k) % 4]} request ${i}.${k} served in ${(i + k) % 997}ms path=/api/v1/items/${(i + k) % 4096}?q=${(i * 7919) % 100003}`));
+    }
+    else if (kind === 8) R.cache.set(flat('cache:item:' + i), { value: i * 3, hits: i % 17, ts: 1.7e12 + i });
+    else R.users.push(new User(i)); // kind 9: more users (most common object in real heaps)
   }
-  else if (kind === 8) R.cache.set(flat('cache:item:' + i), { value: i * 3, hits: i % 17, ts: 1.7e12 + i });
-  else R.users.push(new User(i)); // kind 9: more users (most common object in real heaps)
 }
 
-const tmp = `${out}.tmp-${process.pid}`;
-const t0 = Date.now();
-try {
-  v8.writeHeapSnapshot(tmp);
-  fs.renameSync(tmp, out);
-} catch (e) {
-  try { fs.unlinkSync(tmp); } catch { /* not written */ }
-  throw e;
+function write(file, records, allocMs) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const t0 = Date.now();
+  try {
+    v8.writeHeapSnapshot(tmp);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try { fs.unlinkSync(tmp); } catch { /* not written */ }
+    throw e;
+  }
+  const head = Buffer.alloc(8192);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, head, 0, head.length, 0);
+  fs.closeSync(fd);
+  const h = head.toString('latin1');
+  console.log(JSON.stringify({
+    out: file, targetMB, records, bytes: fs.statSync(file).size,
+    nodeCount: Number(/"node_count":(\d+)/.exec(h)[1]), edgeCount: Number(/"edge_count":(\d+)/.exec(h)[1]),
+    allocMs, writeMs: Date.now() - t0, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }));
 }
-const head = Buffer.alloc(8192);
-const fd = fs.openSync(out, 'r');
-fs.readSync(fd, head, 0, head.length, 0);
-fs.closeSync(fd);
-const h = head.toString('latin1');
-console.log(JSON.stringify({
-  out, targetMB, records: n, bytes: fs.statSync(out).size,
-  nodeCount: Number(/"node_count":(\d+)/.exec(h)[1]), edgeCount: Number(/"edge_count":(\d+)/.exec(h)[1]),
-  writeMs: Date.now() - t0, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+
+let t0 = Date.now();
+allocate(0, n);
+write(out, n, Date.now() - t0);
+if (out2) {
+  const n2 = Math.round(n * (1 + growPct / 100));
+  t0 = Date.now();
+  allocate(n, n2);
+  R.logs = R.logs.filter((_, k) => k % 50 !== 0);
+  write(out2, n2, Date.now() - t0);
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// napi-heapdiff benchmark: our loader vs peers vs the floor, plus agent overhead. See bench/README.md.
+// napi-heapdiff benchmark: our loader vs peers vs the floor, agent overhead, and a two-snapshot diff.
+// See bench/README.md.
 //
-//   npm run bench                      # builds, then both sizes (120, 700) and the agent section
-//   node bench/run.mjs --sizes 20      # quick smoke run
+//   npm run bench                      # builds, then both sizes (120, 700), the agent and the diff sections
+//   node bench/run.mjs --sizes 20 --diff-size 20   # quick smoke run
 //   node bench/run.mjs --help
 //
 // Tables go to stdout, progress to stderr, everything to bench/out/results-<date>.json.
@@ -16,7 +17,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const MB = 1e6; // all sizes in the report are decimal MB (10^6 bytes), file sizes and RSS alike
 const CASES = ['floor', 'ours', 'ours-dom', 'toolkit', 'hp'];
-const GOALS = { toolkitOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 2, agentFixture: 1.3 };
+const GOALS = { toolkitOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 2, agentWork: 1.3, diffOverLoad: 2 };
+const DIFF_CASES = ['load2', 'analyze', 'cli', 'tk-diff'];
 const V8_MAX_STRING = 0x1fffffe8; // characters; a latin1 file longer than this cannot be one string
 const NODE_FLAGS = ['--max-old-space-size=16000'];
 
@@ -29,19 +31,29 @@ const HELP = `usage: node bench/run.mjs [options]
   --no-agent               skip the agent-overhead section
   --agent-only             run only the agent-overhead section
   --agent PATH             agent to --require (default dist/agent/agent.cjs)
-  --fixture PATH           fixture module with iteration(i) (default native-fixtures/null-resource/ok.mjs)
-  --fixture-iterations N   addon loop length (default 200000)
+  --fixture PATH           trivial addon loop: module with iteration(i) (default native-fixtures/null-resource/ok.mjs)
+  --fixture-iterations N   trivial addon loop length (default 200000)
+  --work-fixture PATH      addon loop doing real work (default native-fixtures/async-work/ok.mjs)
+  --work-iterations N      its length (default 50000)
   --promise-iterations N   promise loop length (default 1000000)
-  --reps N                 agent-section repetitions, median taken (default 3)
+  --reps N                 agent-section repetitions, median taken (default 5)
+  --no-diff                skip the two-snapshot diff section
+  --diff-only              run only the diff section
+  --diff-size MB           target size of each snapshot of the diff pair (default 120)
+  --diff-cases ${DIFF_CASES.join(',')}
+                           diff cases to run (default all)
+  --diff-reps N            diff-section repetitions, median taken (default 3)
   --cpu-prof               also write V8 CPU profiles of the "ours" cases to bench/out/prof/
   --out DIR                output dir (default bench/out)`;
 
 function parseArgs(argv) {
   const o = {
-    sizes: [120, 700], cases: CASES, timeout: 600, agent: true, loads: true,
+    sizes: [120, 700], cases: CASES, timeout: 600, agent: true, loads: true, diff: true,
     agentPath: path.join(ROOT, 'dist/agent/agent.cjs'),
     fixture: path.join(ROOT, 'native-fixtures/null-resource/ok.mjs'),
-    fixtureN: 200_000, promiseN: 1_000_000, reps: 3, cpuProf: false, out: path.join(HERE, 'out'),
+    workFixture: path.join(ROOT, 'native-fixtures/async-work/ok.mjs'),
+    fixtureN: 200_000, workN: 50_000, promiseN: 1_000_000, reps: 5, cpuProf: false, out: path.join(HERE, 'out'),
+    diffSize: 120, diffCases: DIFF_CASES, diffReps: 3,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -57,7 +69,14 @@ function parseArgs(argv) {
       case '--cases': o.cases = val().split(',').filter(Boolean); for (const c of o.cases) if (!CASES.includes(c)) fail(`unknown case "${c}"`); break;
       case '--timeout': o.timeout = num(); break;
       case '--no-agent': o.agent = false; break;
-      case '--agent-only': o.loads = false; break;
+      case '--agent-only': o.loads = false; o.diff = false; break;
+      case '--no-diff': o.diff = false; break;
+      case '--diff-only': o.loads = false; o.agent = false; break;
+      case '--diff-size': o.diffSize = num(); if (o.diffSize < 5) fail('--diff-size must be ≥ 5 (MB)'); break;
+      case '--diff-cases': o.diffCases = val().split(',').filter(Boolean); for (const c of o.diffCases) if (!DIFF_CASES.includes(c)) fail(`unknown diff case "${c}"`); break;
+      case '--diff-reps': o.diffReps = Math.round(num()); break;
+      case '--work-fixture': o.workFixture = path.resolve(val()); break;
+      case '--work-iterations': o.workN = Math.round(num()); break;
       case '--agent': o.agentPath = path.resolve(val()); break;
       case '--fixture': o.fixture = path.resolve(val()); o.fixtureGiven = true; break;
       case '--fixture-iterations': o.fixtureN = Math.round(num()); break;
@@ -256,6 +275,8 @@ async function runCase(name, snap, size) {
 
 // ------------------------------------------------------------------ formatting
 const fmtS = (ms) => (ms / 1000).toFixed(2);
+/** 1-minute load average: other processes on the machine make wall-clock figures move. */
+const loadAvg = () => os.loadavg()[0].toFixed(2);
 const fmtX = (x) => (x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`);
 function table(rows, align) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c] ?? '').length)));
@@ -342,12 +363,16 @@ function report(size, snap, results) {
 // ------------------------------------------------------------------ agent overhead
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
-async function runLoop(kind, withAgent) {
-  const resultFile = path.join(opts.out, 'tmp', `agent-${kind}-${withAgent ? 'on' : 'off'}-${process.pid}.json`);
+const NOOP_HOOK = path.join(HERE, 'noop-hook.cjs');
+/** Preloads per mode: nothing, the no-op hook (the floor), the agent. */
+const MODES = ['none', 'hook', 'agent'];
+const preload = (mode) => (mode === 'hook' ? ['--require', NOOP_HOOK] : mode === 'agent' ? ['--require', opts.agentPath] : []);
+
+async function runLoop(loop, mode, n = loop.n) {
+  const resultFile = path.join(opts.out, 'tmp', `agent-${loop.key}-${mode}-${process.pid}.json`);
   fs.mkdirSync(path.dirname(resultFile), { recursive: true });
   fs.rmSync(resultFile, { force: true });
-  const n = kind === 'fixture' ? opts.fixtureN : opts.promiseN;
-  const args = [...(withAgent ? ['--require', opts.agentPath] : []), path.join(HERE, 'agent-loop.mjs'), kind, kind === 'fixture' ? opts.fixture : '-', String(n), resultFile];
+  const args = [...preload(mode), path.join(HERE, 'agent-loop.mjs'), loop.kind, loop.module ?? '-', String(n), resultFile];
   const r = await runNode(args, { timeoutS: 300 });
   let res;
   try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
@@ -367,54 +392,203 @@ async function agentSection() {
     const twins = fs.existsSync(dir) ? fs.readdirSync(dir).map((d) => path.join(dir, d, 'ok.mjs')).filter((f) => fs.existsSync(f)) : [];
     if (twins.length) opts.fixture = twins[0];
   }
-  const missing = [];
-  if (!fs.existsSync(opts.agentPath)) missing.push(`${rel(opts.agentPath)} (the agent; build src/agent first)`);
-  if (!fs.existsSync(opts.fixture)) missing.push(`${rel(opts.fixture)} (the fixture module)`);
-  const head = '== agent overhead: each loop run with and without --require <agent>, median of ' + opts.reps + ' ==';
-  if (missing.length) {
-    const msg = `SKIPPED: missing ${missing.join(' and ')}`;
+  const head = `== agent overhead: each loop in its own process with nothing preloaded, a no-op async_hooks hook (the floor of any hook-based agent) and the agent; median of ${opts.reps}, interleaved ==`;
+  if (!fs.existsSync(opts.agentPath)) {
+    const msg = `SKIPPED: missing ${rel(opts.agentPath)} (the agent; build src/agent first)`;
     log(`agent section ${msg}`);
     return { skipped: msg, text: `${head}\n${msg}` };
   }
-  log(`agent section: pre-flight (fixture loop, 100 iterations, no agent)`);
-  const saved = opts.fixtureN;
-  opts.fixtureN = 100;
-  const pre = await runLoop('fixture', false);
-  opts.fixtureN = saved;
-  if (!pre.ok) {
-    const msg = `SKIPPED: the fixture ${rel(opts.fixture)} does not run (build the addons with npm run build:fixtures?): ${pre.error}`;
-    log(`agent section ${msg}`);
-    return { skipped: msg, text: `${head}\n${msg}` };
+  const candidates = [
+    { key: 'trivial', kind: 'fixture', module: opts.fixture, n: opts.fixtureN, label: `addon, trivial: ${rel(opts.fixture)}`, goal: undefined },
+    { key: 'work', kind: 'fixture', module: opts.workFixture, n: opts.workN, label: `addon, real work: ${rel(opts.workFixture)}`, goal: GOALS.agentWork },
+    { key: 'promise', kind: 'promise', module: undefined, n: opts.promiseN, label: 'promises: await Promise.resolve + async fns', goal: undefined },
+  ];
+  const loops = [];
+  const skipped = [];
+  for (const loop of candidates) {
+    if (loop.kind !== 'fixture') { loops.push(loop); continue; }
+    if (!fs.existsSync(loop.module)) { skipped.push(`${loop.label}: ${rel(loop.module)} missing`); continue; }
+    log(`agent section: pre-flight ${loop.key} (100 iterations, nothing preloaded)`);
+    const pre = await runLoop(loop, 'none', 100);
+    if (pre.ok) loops.push(loop);
+    else skipped.push(`${loop.label}: does not run (build the addons with npm run build:fixtures?): ${pre.error}`);
   }
-  const runs = { fixture: { off: [], on: [] }, promise: { off: [], on: [] } };
+  const runs = Object.fromEntries(loops.map((l) => [l.key, { none: [], hook: [], agent: [] }]));
   const errors = [];
+  const loadAtStart = loadAvg();
   for (let rep = 1; rep <= opts.reps; rep++) {
-    for (const kind of ['fixture', 'promise']) {
-      for (const mode of ['off', 'on']) {
-        log(`agent section: ${kind} loop, agent ${mode}, rep ${rep}/${opts.reps}`);
-        const r = await runLoop(kind, mode === 'on');
-        if (r.ok) runs[kind][mode].push(r);
-        else errors.push(`${kind}/${mode}/rep${rep}: ${r.error}`);
+    for (const loop of loops) {
+      for (const mode of MODES) {
+        log(`agent section: ${loop.key} loop, ${mode}, rep ${rep}/${opts.reps}`);
+        const r = await runLoop(loop, mode);
+        if (r.ok) runs[loop.key][mode].push(r);
+        else errors.push(`${loop.key}/${mode}/rep${rep}: ${r.error}`);
       }
     }
   }
-  const rows = [['loop', 'iterations', 'no agent (ms)', 'with agent (ms)', 'ratio', 'goal', 'status']];
+  const us = (ms, n) => ((ms * 1000) / n).toFixed(2);
+  const rows = [['loop', 'iterations', 'none: ms (µs/it)', 'no-op hook: ms (µs/it)', 'agent: ms (µs/it)', 'hook ÷ none (floor)', 'agent ÷ none', 'agent ÷ hook', 'agent ÷ none, CPU', 'goal', 'status']];
   const summary = {};
-  for (const kind of ['fixture', 'promise']) {
-    const off = runs[kind].off.map((r) => r.loopMs);
-    const on = runs[kind].on.map((r) => r.loopMs);
-    const label = kind === 'fixture' ? `addon: ${rel(opts.fixture)} iteration(i)` : 'promises: await Promise.resolve + async fns';
-    const n = kind === 'fixture' ? opts.fixtureN : opts.promiseN;
-    if (!off.length || !on.length) { rows.push([label, n, off.length ? median(off).toFixed(0) : 'FAIL', on.length ? median(on).toFixed(0) : 'FAIL', '–', '', '']); continue; }
-    const ratio = median(on) / median(off);
-    const goal = kind === 'fixture' ? GOALS.agentFixture : undefined;
-    summary[kind] = { iterations: n, offMs: off, onMs: on, medianOffMs: median(off), medianOnMs: median(on), ratio, goal };
-    rows.push([label, n.toLocaleString('en'), `${median(off).toFixed(0)} [${off.map((x) => x.toFixed(0)).join(', ')}]`, `${median(on).toFixed(0)} [${on.map((x) => x.toFixed(0)).join(', ')}]`,
-      fmtX(ratio), goal ? `≤ ${goal}×` : '(info)', goal ? (ratio <= goal ? 'met' : `MISSED by ${fmtX(ratio / goal)}`) : '']);
+  const details = [];
+  for (const loop of loops) {
+    const wall = Object.fromEntries(MODES.map((m) => [m, runs[loop.key][m].map((r) => r.loopMs)]));
+    const cpu = Object.fromEntries(MODES.map((m) => [m, runs[loop.key][m].map((r) => r.cpuMs).filter((x) => x !== undefined)]));
+    const med = Object.fromEntries(MODES.map((m) => [m, wall[m].length ? median(wall[m]) : undefined]));
+    const medCpu = Object.fromEntries(MODES.map((m) => [m, cpu[m].length ? median(cpu[m]) : undefined]));
+    const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : undefined);
+    const s = {
+      label: loop.label, iterations: loop.n, wallMs: wall, cpuMs: cpu, medianMs: med, medianCpuMs: medCpu,
+      hookOverNone: ratio(med.hook, med.none), agentOverNone: ratio(med.agent, med.none), agentOverHook: ratio(med.agent, med.hook),
+      agentOverNoneCpu: ratio(medCpu.agent, medCpu.none), goal: loop.goal,
+      agentAddsUsPerIteration: med.agent !== undefined && med.none !== undefined ? ((med.agent - med.none) * 1000) / loop.n : undefined,
+      hookAddsUsPerIteration: med.hook !== undefined && med.none !== undefined ? ((med.hook - med.none) * 1000) / loop.n : undefined,
+    };
+    summary[loop.key] = s;
+    const cell = (m) => (med[m] === undefined ? 'FAIL' : `${med[m].toFixed(0)} (${us(med[m], loop.n)})`);
+    const cpuUs = (m) => (medCpu[m] === undefined ? '?' : us(medCpu[m], loop.n));
+    const status = loop.goal === undefined ? '' : s.agentOverNone === undefined ? 'n/a' : s.agentOverNone <= loop.goal ? 'met' : `MISSED by ${fmtX(s.agentOverNone / loop.goal)}`;
+    rows.push([loop.label, loop.n.toLocaleString('en'), cell('none'), cell('hook'), cell('agent'), fmtX(s.hookOverNone), fmtX(s.agentOverNone), fmtX(s.agentOverHook), fmtX(s.agentOverNoneCpu),
+      loop.goal === undefined ? '(info)' : `≤ ${loop.goal}×`, status]);
+    details.push(`  ${loop.key}: wall ms none [${wall.none.map((x) => x.toFixed(0)).join(', ')}], hook [${wall.hook.map((x) => x.toFixed(0)).join(', ')}], agent [${wall.agent.map((x) => x.toFixed(0)).join(', ')}]` +
+      (s.agentAddsUsPerIteration !== undefined ? `; agent adds ${s.agentAddsUsPerIteration.toFixed(2)} µs/iteration (the no-op hook ${s.hookAddsUsPerIteration?.toFixed(2) ?? '?'})` : '') +
+      `; CPU µs/iteration (median): none ${cpuUs('none')}, hook ${cpuUs('hook')}, agent ${cpuUs('agent')}`);
   }
-  const text = [head, `agent: ${rel(opts.agentPath)}; loop time measured inside each child (start-up and module import excluded)`, table(rows, ['l', 'r', 'r', 'r', 'r', 'l', 'l'])];
+  const text = [head, `agent: ${rel(opts.agentPath)}; floor: ${rel(NOOP_HOOK)}; loop time measured inside each child (start-up and module import excluded; no warm-up, so the agent's`,
+    `first 1000 full creation stacks per name are included); CPU = user + system time of the whole process over the loop (all threads), less sensitive to a busy machine`,
+    table(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']), 'runs:', ...details];
+  text.push(`1-minute load average: ${loadAtStart} at the start of the section, ${loadAvg()} at its end (${os.cpus().length} CPUs)`);
+  if (skipped.length) text.push(`skipped: ${skipped.join('; ')}`);
   if (errors.length) text.push(`failures: ${errors.join('; ')}`);
-  return { summary, errors, text: text.join('\n') };
+  return { summary, errors, skipped, loadAverage: [Number(loadAtStart), Number(loadAvg())], text: text.join('\n') };
+}
+
+// ------------------------------------------------------------------ two-snapshot diff
+/** A pair written by ONE process (gen.mjs <size> A B 5): A, then 5 % more records and B. */
+async function ensurePair(targetMB) {
+  const a = path.join(opts.out, `d${targetMB}a.heapsnapshot`);
+  const b = path.join(opts.out, `d${targetMB}b.heapsnapshot`);
+  const sidecar = path.join(opts.out, `d${targetMB}.pair.json`);
+  const want = expectedBytes(targetMB);
+  const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+  let meta;
+  try { meta = JSON.parse(fs.readFileSync(sidecar, 'utf8')); } catch { meta = undefined; }
+  const plausible = size(a) >= want * 0.85 && size(a) <= want * 1.2 && size(b) > size(a) && meta?.bytes?.[0] === size(a) && meta?.bytes?.[1] === size(b);
+  if (plausible) {
+    log(`diff ${targetMB} MB: reusing ${path.relative(ROOT, a)} + ${path.basename(b)} (${(size(a) / MB).toFixed(1)} + ${(size(b) / MB).toFixed(1)} MB)`);
+  } else {
+    for (const f of [a, b, sidecar]) fs.rmSync(f, { force: true });
+    log(`diff ${targetMB} MB: generating the pair with bench/gen.mjs ${targetMB} A B 5 (one process)`);
+    const r = await runNode([...NODE_FLAGS, path.join(HERE, 'gen.mjs'), String(targetMB), a, b, '5'], { timeoutS: 1800 });
+    if (r.exitCode !== 0 || !fs.existsSync(a) || !fs.existsSync(b)) {
+      throw new Error(`generating the diff pair failed (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${r.stderrTail.slice(-500)}`);
+    }
+    let generated;
+    try { generated = r.stdoutTail.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)); } catch { generated = undefined; }
+    meta = { files: [path.relative(ROOT, a), path.relative(ROOT, b)], bytes: [size(a), size(b)], growPct: 5, generator: 'bench/gen.mjs', generated, counts: [headerCounts(a), headerCounts(b)] };
+    fs.writeFileSync(sidecar, JSON.stringify(meta, null, 1));
+    log(`diff ${targetMB} MB: generated in ${(r.elapsedMs / 1000).toFixed(1)} s, ${((r.timeRssKiB ?? 0) * 1024 / MB).toFixed(0)} MB peak RSS`);
+  }
+  if (!meta.counts) meta.counts = [headerCounts(a), headerCounts(b)];
+  const tScan = Date.now();
+  scanSections(a);
+  scanSections(b); // page cache warm-up: every case reads from memory
+  log(`diff ${targetMB} MB: cache warm-up ${Date.now() - tScan} ms`);
+  return { a, b, meta };
+}
+
+const DIFF_LABELS = {
+  load2: 'ours: loadSnapshot(A) + loadSnapshot(B)',
+  analyze: 'ours: analyzeSnapshots([A, B]) (library)',
+  cli: 'ours: napi-heapdiff diff A B --json (CLI, whole process)',
+  'tk-diff': `heap-snapshot-toolkit ${pkgVersion('heap-snapshot-toolkit')} diffFromStreams(A, B)`,
+};
+
+async function runDiffCase(name, pair) {
+  const tmp = path.join(opts.out, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  const resultFile = path.join(tmp, `diff-${name}-${process.pid}.json`);
+  fs.rmSync(resultFile, { force: true });
+  let r;
+  let res;
+  if (name === 'cli') {
+    // As a user runs it: the bin, no extra node flags; exit 1 only means "a leak was found".
+    r = await runNode([path.join(ROOT, 'dist/cli/main.js'), 'diff', pair.a, pair.b, '--json', resultFile], { timeoutS: opts.timeout });
+    let json;
+    try { json = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { json = undefined; }
+    res = json && (r.exitCode === 0 || r.exitCode === 1)
+      ? { ok: true, loadMs: r.elapsedMs, exitCode: r.exitCode, rows: (json.asyncContexts?.length ?? 0) + (json.references?.length ?? 0), note: 'wall time of the process: start-up, module loading, rendering and the JSON file included' }
+      : { ok: false, error: r.timedOut ? `timeout after ${opts.timeout} s` : `exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}: ${r.stderrTail.split('\n').filter((l) => l.trim()).slice(-2).join(' | ')}` };
+  } else {
+    r = await runNode([...NODE_FLAGS, path.join(HERE, 'diff-case.mjs'), name, pair.a, pair.b, resultFile], { timeoutS: opts.timeout });
+    try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
+    if (!res) res = { ok: false, error: r.timedOut ? `timeout after ${opts.timeout} s` : `child died (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${r.stderrTail.split('\n').filter((l) => l.trim()).slice(-2).join(' | ')}` };
+  }
+  fs.rmSync(resultFile, { force: true });
+  const rssKiB = r.timeRssKiB ?? res.maxRssKiB;
+  return { case: name, ...res, wallMs: r.elapsedMs, peakRssMB: rssKiB === undefined ? undefined : (rssKiB * 1024) / MB };
+}
+
+async function diffSection() {
+  const size = opts.diffSize;
+  const head = `== two-snapshot diff: a ${size} MB pair written by one process (A, then +5 % records, B); each case in its own process, median of ${opts.diffReps}, interleaved ==`;
+  if (opts.diffCases.some((c) => c !== 'tk-diff')) {
+    const missing = ['dist/snapshot/load.js', 'dist/analysis/analyze.js', 'dist/cli/main.js'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
+    if (missing.length) {
+      const msg = `SKIPPED: missing ${missing.join(', ')} (run npx tsc -p .)`;
+      return { skipped: msg, text: `${head}\n${msg}` };
+    }
+  }
+  const pair = await ensurePair(size);
+  const runs = Object.fromEntries(opts.diffCases.map((c) => [c, []]));
+  const loadAtStart = loadAvg();
+  for (let rep = 1; rep <= opts.diffReps; rep++) {
+    for (const c of opts.diffCases) {
+      log(`diff ${size} MB: ${c}, rep ${rep}/${opts.diffReps} ...`);
+      const r = await runDiffCase(c, pair);
+      runs[c].push(r);
+      log(`diff ${size} MB: ${c}: ${r.ok ? `${fmtS(r.loadMs)} s` : `FAIL (${r.error})`}, peak RSS ${r.peakRssMB?.toFixed(0) ?? '?'} MB`);
+    }
+  }
+  const bytesA = pair.meta.bytes[0];
+  const bytesB = pair.meta.bytes[1];
+  const med = {};
+  const rows = [['case', 'time (s), median', 'runs (s)', 'peak RSS (MB), max', 'RSS ÷ B file', '÷ load of both']];
+  const ok = (c) => (runs[c] ?? []).filter((r) => r.ok);
+  for (const c of opts.diffCases) {
+    const good = ok(c);
+    if (good.length) med[c] = median(good.map((r) => r.loadMs));
+  }
+  const summary = {};
+  for (const c of opts.diffCases) {
+    const good = ok(c);
+    const rss = good.map((r) => r.peakRssMB).filter((x) => x !== undefined);
+    const peak = rss.length ? Math.max(...rss) : undefined;
+    const overLoad = med[c] !== undefined && med.load2 !== undefined ? med[c] / med.load2 : undefined;
+    summary[c] = { label: DIFF_LABELS[c], medianMs: med[c], runsMs: runs[c].map((r) => (r.ok ? r.loadMs : null)), peakRssMB: peak, rssOverB: peak === undefined ? undefined : (peak * MB) / bytesB, overLoadBoth: overLoad, errors: runs[c].filter((r) => !r.ok).map((r) => r.error), phases: good.map((r) => r.phases).filter(Boolean) };
+    rows.push([DIFF_LABELS[c], med[c] === undefined ? 'FAIL' : fmtS(med[c]), runs[c].map((r) => (r.ok ? fmtS(r.loadMs) : 'FAIL')).join(', '), peak === undefined ? '?' : peak.toFixed(0),
+      fmtX(summary[c].rssOverB), c === 'load2' ? '1.00× (denominator)' : fmtX(overLoad)]);
+  }
+  const out = [head, `A: ${pair.meta.files[0]} ${(bytesA / MB).toFixed(1)} MB, ${(pair.meta.counts[0].nodeCount / 1e6).toFixed(2)}M nodes; B: ${pair.meta.files[1]} ${(bytesB / MB).toFixed(1)} MB, ${(pair.meta.counts[1].nodeCount / 1e6).toFixed(2)}M nodes`];
+  out.push(table(rows, ['l', 'r', 'l', 'r', 'r', 'r']));
+  out.push('');
+  const rr = [['ratio (same run)', 'value', 'goal', 'status']];
+  const miss = (v, c) => `by ${fmtX(v / GOALS.diffOverLoad)}: must drop from ${fmtS(med[c])} s to < ${fmtS(med.load2 * GOALS.diffOverLoad)} s`;
+  if (summary.cli?.overLoadBoth !== undefined) rr.push(goalRow('diff (CLI, whole process) ÷ load of both', summary.cli.overLoadBoth, GOALS.diffOverLoad, '<=', miss(summary.cli.overLoadBoth, 'cli')));
+  if (summary.analyze?.overLoadBoth !== undefined) rr.push(goalRow('diff (library analyzeSnapshots) ÷ load of both', summary.analyze.overLoadBoth, GOALS.diffOverLoad, '<=', miss(summary.analyze.overLoadBoth, 'analyze')));
+  if (med['tk-diff'] !== undefined && med.cli !== undefined) rr.push(goalRow('toolkit diffFromStreams ÷ ours (CLI)', (summary.tkOverCli = med['tk-diff'] / med.cli)));
+  if (med['tk-diff'] !== undefined && med.analyze !== undefined) rr.push(goalRow('toolkit diffFromStreams ÷ ours (library)', (summary.tkOverAnalyze = med['tk-diff'] / med.analyze)));
+  if (rr.length > 1) out.push(table(rr, ['l', 'r', 'l', 'l']));
+  out.push('');
+  out.push('phases (ms, first successful run):');
+  for (const c of opts.diffCases) {
+    const r = ok(c)[0];
+    if (r?.phases) out.push(`  ${c}: ${Object.entries(r.phases).map(([k, v]) => `${k} ${v}`).join(', ')}${r.gcMs !== undefined ? `; GC ${r.gcMs} ms in ${r.gcCount} pauses` : ''}`);
+    else if (r?.note) out.push(`  ${c}: ${r.note}; exit ${r.exitCode}`);
+    for (const e of summary[c].errors) out.push(`  ${c}: FAIL ${e}`);
+  }
+  out.push('peak RSS = /usr/bin/time -v of each child (max over runs); the CLI runs without --max-old-space-size, the others with it');
+  out.push(`1-minute load average: ${loadAtStart} at the start of the section, ${loadAvg()} at its end (${os.cpus().length} CPUs)`);
+  return { pair: pair.meta, summary, loadAverage: [Number(loadAtStart), Number(loadAvg())], text: out.join('\n') };
 }
 
 // ------------------------------------------------------------------ main
@@ -456,8 +630,8 @@ async function main() {
     ...gitInfo(),
   };
   log(`napi-heapdiff bench: node ${env.node}, ${env.cpus}, ${env.totalMemGB} GiB; sizes ${opts.sizes.join(', ')} MB; cases ${opts.cases.join(', ')}`);
-  const results = { env, goals: GOALS, sizes: [], agent: undefined };
-  process.stdout.write(`napi-heapdiff bench — commit ${env.commit ?? '?'}${env.srcDirty ? ' + uncommitted src/ changes' : ''}, node ${env.node}, ${env.cpus}, ${env.totalMemGB} GiB; ${env.date}\n`);
+  const results = { env, goals: GOALS, sizes: [], agent: undefined, diff: undefined };
+  process.stdout.write(`napi-heapdiff bench — commit ${env.commit ?? '?'}${env.srcDirty ? ' + uncommitted src/ changes' : ''}, node ${env.node}, ${env.cpus}, ${env.totalMemGB} GiB; ${env.date}; 1-minute load average ${loadAvg()}\n`);
   const texts = [];
   if (opts.loads) {
     const distProblem = checkDist();
@@ -476,6 +650,11 @@ async function main() {
     const a = await agentSection();
     process.stdout.write(`\n${a.text}\n`);
     results.agent = a;
+  }
+  if (opts.diff) {
+    const d = await diffSection();
+    process.stdout.write(`\n${d.text}\n`);
+    results.diff = d;
   }
   const d = new Date();
   const p2 = (x) => String(x).padStart(2, '0');

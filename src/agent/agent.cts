@@ -19,10 +19,42 @@
  * - everything it opens is unref'ed: it never keeps the event loop alive.
  *
  * Costs and limits: async_hooks with a destroy hook slow promise-heavy code
- * (about 12x on a bare `await` loop, the same as an empty hook); each
- * non-built-in init costs a stack capture (about 8-10 µs). A worker stopped
- * with worker.terminate() runs no 'exit' handler and reports nothing; a
- * destroy still queued when a worker ends counts as open at teardown.
+ * (about 12x on a bare `await` loop, the same as an empty hook: that is the
+ * floor of any async_hooks agent). On top of that floor each non-built-in
+ * init costs a record (~0.5 µs with its WeakRef and id strings, plus ~0.07 µs
+ * per hook event for `counts`) and, when its creation stack is taken, a V8
+ * stack capture and formatting (~10-30 µs: V8 walks and summarises the frames,
+ * then each CallSite is formatted; neither can be made cheaper from JS).
+ * Hence creation stacks are sampled.
+ *
+ * What is exact and what is sampled (the policy is in registry.stackSampling):
+ * - exact in every snapshot, ours or any other (DevTools, signal, the
+ *   program's own writeHeapSnapshot): the hook counts per name (`counts` is
+ *   rebuilt on every event, as a concatenated string that the reader joins;
+ *   refreshCounts() makes it flat before our own snapshots), the set of open
+ *   records (one per open async context), and what workers reported so far;
+ * - creation stacks: each of the first STACKS_FIRST (1000) records of a name
+ *   (in creation order, on this thread) gets its own creation stack, so the
+ *   per-site counts of those are exact; after that, one record in
+ *   STACKS_EVERY (64) on average, at random gaps of 1..127 (own xorshift PRNG,
+ *   so the program's Math.random sequence is untouched; random so that no
+ *   periodic creation pattern aliases with the sampling), gets its stack, and
+ *   the others carry STACK_NOT_SAMPLED. A record never carries a stack that is
+ *   not its own. Each record says which case it is in `stackCapture` ("all" |
+ *   "sampled" | "skipped"), so per name, over the live records, a site's
+ *   count can be estimated as all(site) + sampled(site) × (sampled + skipped)
+ *   / sampled; a reader that does not scale shows the skipped records as one
+ *   pseudo-site "(creation stack not sampled)". Identical stacks share one
+ *   string. Formatting is not cached by call-site position: a frame's text
+ *   also depends on the receiver (type and method names), so a position key
+ *   would merge different stacks; Node's own formatted text (used only when
+ *   the program deleted Error.prepareStackTrace) is parsed once per distinct
+ *   text. NAPI_HEAPDIFF_STACK_SAMPLING="first=<n> every=<m>", read at
+ *   start-up, changes the policy ("every=1": every record gets its stack).
+ *
+ * A worker stopped with worker.terminate() runs no 'exit' handler and
+ * reports nothing; a destroy still queued when a worker ends counts as open
+ * at teardown.
  *
  * Snapshot schema (version 1), as seen in a heap snapshot:
  *
@@ -31,11 +63,15 @@
  *     .schema   "1"
  *     .pid, .thread ("main" | "worker <threadId>"), .node (process.version), .startedAt (ISO)
  *     .workersReported  "<n>"                 worker teardown reports received (main thread)
+ *     .stackSampling    "first=1000 every=64"  creation-stack policy (see above; every=1: all)
+ *     .stackSamplingNote  the same in words, for people reading the snapshot
  *     .names    Array of NapiHeapdiffName     one per async type seen, first-seen order
  *     .live     Map asyncId -> record         every open record (so records stay reachable)
  *   NapiHeapdiffName
  *     .name     the async type, e.g. "my_addon_async_work"
  *     .counts   "init=5 destroy=3 before=0 after=0"            this thread's hook events
+ *     .stackCaptures "all=1000 sampled=140"   records created with a stack, by kind
+ *                                             (the rest of init were skipped)
  *     .workerTeardown  "open=4 workers=2"      records still open when a worker's
  *                                             environment went away, summed over workers
  *     .workerCounts    "init=.. destroy=.. before=.. after=.."  those workers' events
@@ -43,15 +79,19 @@
  *     .recordPrototype the prototype object of this name's records (see below)
  *   record (one per open async context), named "napi:<name>" in DevTools
  *     .type, .asyncId, .triggerAsyncId (strings), .stack (creation stack, frames
- *     joined by "\n"), .resource (WeakRef to the async resource)
+ *     joined by "\n"; "" when V8 gave none, STACK_NOT_SAMPLED when skipped),
+ *     .stackCapture ("all" | "sampled" | "skipped"), .resource (WeakRef to the
+ *     async resource)
  *     __proto__ = the name's recordPrototype: a function object (so it is not
  *     itself counted as a "napi:<name>" object) with an own
  *     Symbol.toStringTag "napi:<name>". A record is an object whose __proto__
  *     edge leads to a registry's recordPrototype: user objects that merely
  *     carry the same tag do not.
  *
- * Every value the analyzer reads is a flat string: V8 names concatenated
- * strings "(concatenated string)" in snapshots and numbers are not shown.
+ * Every value the analyzer reads is a string (numbers are not shown in
+ * snapshots), flat except `counts` between refreshes: V8 names concatenated
+ * strings "(concatenated string)", so settle() and the command-capture
+ * snapshots flatten them first (refreshCounts()).
  */
 import { createHook } from 'node:async_hooks';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -71,6 +111,14 @@ const STACK_FRAMES = 6;
 const STACK_CAPTURE_LIMIT = STACK_FRAMES + 6;
 /** Distinct creation stacks interned per name (identical stacks share one string). */
 const STACK_INTERN_LIMIT = 512;
+/** Default policy: every record among the first STACKS_FIRST of a name gets its creation stack... */
+export const STACKS_FIRST = 1000;
+/** ...then one in STACKS_EVERY on average. */
+export const STACKS_EVERY = 64;
+/** The `stack` of a record whose stack was not sampled. */
+export const STACK_NOT_SAMPLED = '(creation stack not sampled)';
+/** Overrides the policy: "first=<n> every=<m>" (every=1: every stack). */
+export const ENV_STACK_SAMPLING = 'NAPI_HEAPDIFF_STACK_SAMPLING';
 /** Distinct teardown stacks kept per name. */
 const TEARDOWN_STACK_LIMIT = 20;
 /** Distinct stacks a worker reports per name at teardown. */
@@ -119,7 +167,6 @@ const stringIncludes = uncurry(String.prototype.includes) as (s: string, search:
 const stringSlice = uncurry(String.prototype.slice) as (s: string, start: number) => string;
 const ArrayIsArray = Array.isArray;
 const NumberCtor = Number;
-const ObjectCreate = Object.create;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const JSONStringify = JSON.stringify;
@@ -137,8 +184,48 @@ function flat(s: string): string {
   return s.length < 13 ? s : (JSONParse(JSONStringify(s)) as string);
 }
 
+/** A flat "init=.. destroy=.. before=.. after=..". */
 const counterText = (init: number, destroy: number, before: number, after: number): string =>
   arrayJoin(['init=', init, ' destroy=', destroy, ' before=', before, ' after=', after], '');
+
+// ---------------------------------------------------------------------------
+// Creation-stack sampling policy
+
+function parsePolicy(text: string | undefined): { first: number; every: number } {
+  let first = STACKS_FIRST;
+  let every = STACKS_EVERY;
+  if (typeof text === 'string') {
+    const f = /(?:^|\s)first=(\d+)(?:\s|$)/.exec(text);
+    const e = /(?:^|\s)every=(\d+)(?:\s|$)/.exec(text);
+    if (f) first = NumberCtor(f[1]);
+    if (e && NumberCtor(e[1]) >= 1) every = NumberCtor(e[1]);
+  }
+  return { first: first > 0x3fffffff ? 0x3fffffff : first, every: every > 0x3fffffff ? 0x3fffffff : every };
+}
+
+const policy = parsePolicy(process.env[ENV_STACK_SAMPLING]);
+const STACK_POLICY_TEXT = `first=${policy.first} every=${policy.every}`;
+const STACK_POLICY_NOTE =
+  policy.every === 1
+    ? 'creation stacks: every record'
+    : `creation stacks: every record among the first ${policy.first} of each name, then 1 in ${policy.every} on average (random gaps); the others carry "${STACK_NOT_SAMPLED}"`;
+
+/** xorshift32: our own state, so the program's Math.random sequence is untouched. */
+let rngState = 0x2545f491;
+/** The number of records until the next sampled one: uniform in 1..2*every-1 (mean `every`). */
+function nextSampleGap(): number {
+  if (policy.every === 1) return 1;
+  let x = rngState;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  rngState = x;
+  return 1 + ((x >>> 0) % (2 * policy.every - 1));
+}
+
+const CAPTURE_ALL = 'all';
+const CAPTURE_SAMPLED = 'sampled';
+const CAPTURE_SKIPPED = 'skipped';
 
 class NapiHeapdiffStack {
   count: string;
@@ -156,10 +243,13 @@ interface RecordPrototype {
 
 class NapiHeapdiffName {
   counts = 'init=0 destroy=0 before=0 after=0';
+  stackCaptures = 'all=0 sampled=0';
   workerTeardown = 'open=0 workers=0';
   workerCounts = 'init=0 destroy=0 before=0 after=0';
   teardownStacks: NapiHeapdiffStack[] = [];
   readonly recordPrototype: RecordPrototype;
+  /** Makes this name's records: `new RecordConstructor(...)` has recordPrototype as __proto__. */
+  readonly RecordConstructor: RecordConstructor;
   // Numbers behind the strings (snapshots do not show numbers).
   init = 0;
   destroy = 0;
@@ -172,7 +262,14 @@ class NapiHeapdiffName {
   workerDestroy = 0;
   workerBefore = 0;
   workerAfter = 0;
-  readonly stacks = new Map<string, string>();
+  stacksAll = 0;
+  stacksSampled = 0;
+  /** Records to go until the next sampled stack (once `init` has reached policy.first). */
+  untilSample = nextSampleGap();
+  /** Interned creation stacks (identical stacks share one string). */
+  readonly internedStacks = new Map<string, string>();
+  /** Node's default formatted text -> our stack, so each distinct text is parsed once. */
+  readonly parsedStacks = new Map<string, string>();
   readonly teardownStackIndex = new Map<string, NapiHeapdiffStack>();
 
   constructor(readonly name: string) {
@@ -183,11 +280,48 @@ class NapiHeapdiffName {
     ObjectDefineProperty(prototype, toStringTag, { value: flat(RECORD_TAG_PREFIX + name) });
     ObjectDefineProperty(prototype, 'stats', { value: this });
     this.recordPrototype = prototype;
+    const constructor = recordConstructor();
+    constructor.prototype = prototype;
+    this.RecordConstructor = constructor;
   }
 
-  refreshCounts(): void {
+  /** Flat, for snapshots we prepare: see refreshCounts(). */
+  flattenCounts(): void {
     this.counts = counterText(this.init, this.destroy, this.before, this.after);
   }
+}
+
+/**
+ * The per-event update of `counts`: exact after every event, built as a
+ * template (a concatenated string, ~0.07 µs) rather than flat (~0.2 µs);
+ * refreshCounts() flattens it before our own snapshots.
+ */
+function countsChanged(stats: NapiHeapdiffName): void {
+  stats.counts = `init=${stats.init} destroy=${stats.destroy} before=${stats.before} after=${stats.after}`;
+}
+
+type RecordConstructor = {
+  new (type: string, asyncId: string, triggerAsyncId: string, stack: string, stackCapture: string, resource: WeakRef<object> | undefined): AsyncRecord;
+  prototype: unknown;
+};
+
+/**
+ * A fresh constructor for one name's records: all six fields in-object from
+ * the start (Object.create() + stores needed a separate property array),
+ * about half the cost per record. It must stay anonymous, with no name V8
+ * could infer (hence returned from here, not assigned to a variable): V8 names
+ * an object after its constructor when that has a name, and only otherwise
+ * after the inherited Symbol.toStringTag, which makes it "napi:<name>".
+ */
+function recordConstructor(): RecordConstructor {
+  return function (this: AsyncRecord, type: string, asyncId: string, triggerAsyncId: string, stack: string, stackCapture: string, resource: WeakRef<object> | undefined) {
+    this.type = type;
+    this.asyncId = asyncId;
+    this.triggerAsyncId = triggerAsyncId;
+    this.stack = stack;
+    this.stackCapture = stackCapture;
+    this.resource = resource;
+  } as unknown as RecordConstructor;
 }
 
 interface AsyncRecord {
@@ -195,6 +329,7 @@ interface AsyncRecord {
   asyncId: string;
   triggerAsyncId: string;
   stack: string;
+  stackCapture: string;
   resource: WeakRef<object> | undefined;
   /** Inherited from the record prototype. */
   readonly stats: NapiHeapdiffName;
@@ -208,6 +343,8 @@ class NapiHeapdiffRegistry {
   readonly node = processVersion;
   readonly startedAt = new Date(DateNow()).toISOString();
   workersReported = '0';
+  readonly stackSampling = flat(STACK_POLICY_TEXT);
+  readonly stackSamplingNote = flat(STACK_POLICY_NOTE);
   workersReportedCount = 0;
   readonly names: NapiHeapdiffName[] = [];
   readonly live = new Map<number, AsyncRecord>();
@@ -298,12 +435,19 @@ function creationStack(stats: NapiHeapdiffName, below: Function): string {
     mutableError.stackTraceLimit = limit.value;
   }
   if (typeof text !== 'string') return '';
+  if (!borrow) {
+    const parsed = mapGet(stats.parsedStacks, text) as string | undefined;
+    if (parsed !== undefined) return parsed;
+  }
   const stack = borrow ? text : framesOfDefaultFormat(text);
   // Identical stacks share one string.
-  const interned = mapGet(stats.stacks, stack) as string | undefined;
-  if (interned !== undefined) return interned;
-  if (stats.stacks.size < STACK_INTERN_LIMIT) mapSet(stats.stacks, stack, stack);
-  return stack;
+  let interned = mapGet(stats.internedStacks, stack) as string | undefined;
+  if (interned === undefined) {
+    interned = stack;
+    if (stats.internedStacks.size < STACK_INTERN_LIMIT) mapSet(stats.internedStacks, stack, stack);
+  }
+  if (!borrow && stats.parsedStacks.size < STACK_INTERN_LIMIT) mapSet(stats.parsedStacks, text, interned);
+  return interned;
 }
 
 // ---------------------------------------------------------------------------
@@ -317,16 +461,29 @@ function init(asyncId: number, type: string, triggerAsyncId: number, resource: o
   }
   try {
     const stats = statsFor(type);
-    const record = ObjectCreate(stats.recordPrototype) as AsyncRecord;
-    record.type = stats.name;
-    record.asyncId = `${asyncId}`;
-    record.triggerAsyncId = `${triggerAsyncId}`;
-    record.stack = creationStack(stats, init);
-    record.resource = (typeof resource === 'object' && resource !== null) || typeof resource === 'function' ? new WeakRefCtor(resource) : undefined;
+    let stack: string;
+    let capture: string;
+    if (stats.init < policy.first) {
+      stack = creationStack(stats, init);
+      capture = CAPTURE_ALL;
+      stats.stacksAll++;
+      stats.stackCaptures = `all=${stats.stacksAll} sampled=${stats.stacksSampled}`;
+    } else if (--stats.untilSample <= 0) {
+      stats.untilSample = nextSampleGap();
+      stack = creationStack(stats, init);
+      capture = CAPTURE_SAMPLED;
+      stats.stacksSampled++;
+      stats.stackCaptures = `all=${stats.stacksAll} sampled=${stats.stacksSampled}`;
+    } else {
+      stack = STACK_NOT_SAMPLED;
+      capture = CAPTURE_SKIPPED;
+    }
+    const weak = (typeof resource === 'object' && resource !== null) || typeof resource === 'function' ? new WeakRefCtor(resource) : undefined;
+    const record = new stats.RecordConstructor(stats.name, `${asyncId}`, `${triggerAsyncId}`, stack, capture, weak);
     mapSet(registry.live, asyncId, record);
     stats.init++;
     stats.open++;
-    stats.refreshCounts();
+    countsChanged(stats);
   } catch {
     // Never let an exception escape an async hook.
   }
@@ -338,7 +495,7 @@ function before(asyncId: number): void {
     if (record === undefined) return;
     const stats = record.stats;
     stats.before++;
-    stats.refreshCounts();
+    countsChanged(stats);
   } catch {
     // ignore
   }
@@ -350,7 +507,7 @@ function after(asyncId: number): void {
     if (record === undefined) return;
     const stats = record.stats;
     stats.after++;
-    stats.refreshCounts();
+    countsChanged(stats);
   } catch {
     // ignore
   }
@@ -364,7 +521,7 @@ function destroy(asyncId: number): void {
     const stats = record.stats;
     stats.destroy++;
     stats.open--;
-    stats.refreshCounts();
+    countsChanged(stats);
   } catch {
     // ignore
   }
@@ -500,13 +657,35 @@ function turns(count: number, ref: boolean, callback: () => void): void {
 }
 
 /**
+ * Makes every name's `counts` (and `stackCaptures`) a flat string again. They are
+ * exact at all times; this only spares readers (DevTools) the
+ * "(concatenated string)" the per-event update leaves. Cheap: one string per
+ * name. For whoever writes a snapshot: call it just before.
+ */
+export function refreshCounts(): void {
+  try {
+    for (let i = 0; i < registry.names.length; i++) {
+      const stats = registry.names[i]!;
+      stats.flattenCounts();
+      stats.stackCaptures = arrayJoin(['all=', stats.stacksAll, ' sampled=', stats.stacksSampled], '');
+    }
+  } catch {
+    // ignore
+  }
+}
+
+/**
  * Calls `callback` after a few event-loop turns, so destroys queued by
  * `napi_async_destroy` (delivered from an immediate) and worker teardown
- * reports reach the registry. Callback style: promise continuations may not
- * run in a process where an addon leaked a callback scope.
+ * reports reach the registry; the counts are flattened first. Callback
+ * style: promise continuations may not run in a process where an addon
+ * leaked a callback scope.
  */
 export function settle(callback: () => void): void {
-  turns(SETTLE_TURNS, true, callback);
+  turns(SETTLE_TURNS, true, () => {
+    refreshCounts();
+    callback();
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -564,6 +743,7 @@ function startCommandCapture(dir: string, intervalMs: number): void {
     const temporary = join(dir, folder, `.${name}.${processPid}.tmp`);
     const t0 = DateNow();
     try {
+      refreshCounts();
       writeHeapSnapshot(temporary);
       renameSync(temporary, final);
       appendEvent(dir, {

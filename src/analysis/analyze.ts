@@ -30,6 +30,8 @@ export interface AnalyzeOptions {
 }
 
 const MAX_CREATION_SITES = 5;
+/** The agent's stack text for records whose creation stack was not sampled (agent.cts). */
+const STACK_NOT_SAMPLED = '(creation stack not sampled)';
 
 /**
  * Attributes growth across a series of snapshots (k ≥ 2) to native async
@@ -243,6 +245,9 @@ function creationSites(group: GroupCensus | undefined): Array<{ frame: string; c
   if (!group) return [];
   const byFrame = new Map<string, number>();
   for (const { stack, count } of group.stacks) {
+    // Past the first records of a name the agent samples stacks; the others
+    // carry a marker, not a site.
+    if (stack === STACK_NOT_SAMPLED) continue;
     const frame = stack.split('\n')[0] || '(no JS stack: created from native code)';
     byFrame.set(frame, (byFrame.get(frame) ?? 0) + count);
   }
@@ -264,6 +269,10 @@ function explain(censuses: SnapshotCensus[], rows: AsyncContextRow[], agentFound
     notes.push('On Node 22+ every open async context also holds a context frame: the two unnamed groups count the same contexts twice.');
   }
   if (!haveIterations) notes.push('No iteration counts (no capture manifest, no --iterations): perIteration is null.');
+  const sampled = rows.filter((row) => row.named && row.creationSites.reduce((n, site) => n + site.count, 0) < row.live.at(-1)! - row.openAtWorkerTeardown.at(-1)!);
+  if (sampled.length > 0) {
+    notes.push(`Creation sites of ${sampled.map((row) => row.name).join(', ')} count sampled stacks only: the agent keeps every stack for the first records of a name, then samples (NAPI_HEAPDIFF_STACK_SAMPLING).`);
+  }
   if (censuses.length > 0 && censuses.some((c) => c.agent.found) && censuses.some((c) => !c.agent.found)) {
     notes.push('Only some snapshots carry the agent\'s records; named counts in the others are 0.');
   }

@@ -18,8 +18,12 @@ const NODE_HANDLE_CLASSES = new Set([
 
 export const nodeHandle: HandleRule = {
   id: 'node-handle',
-  classify({ graph, target }) {
+  classify({ graph, target, locations }) {
     const { classOf, names } = graph.classes();
-    return NODE_HANDLE_CLASSES.has(names[classOf[target]!]!) ? { kind: 'ignore' } : undefined;
+    if (NODE_HANDLE_CLASSES.has(names[classOf[target]!]!)) return { kind: 'ignore' };
+    // Functions of Node's own modules (node:internal/…) held by the runtime,
+    // e.g. the perf_hooks observer callback installed lazily.
+    if (graph.nodeType(target) === graph.layout.nodeType.closure && locations.locationOf(target)?.script.startsWith('node:')) return { kind: 'ignore' };
+    return undefined;
   },
 };
