@@ -33,3 +33,4 @@ export { escapeHtml, escapeXml, escapeMarkdown, escapeAnnotationData, escapeAnno
 export { buildLedger, type NameLedger } from './ledger/ledger.js';
 export { readAsyncTraceEvents } from './ledger/trace-events.js';
 export { LEAK_KINDS, classifyAsyncLeak, type LeakKind } from './analysis/leak-kinds.js';
+export { attach, analyzeAttach, AttachInputError, type AttachOptions, type AttachResult, type AttachProgress, type AttachManifest } from './attach/index.js';

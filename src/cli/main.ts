@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SnapshotFormatError } from '../snapshot/errors.js';
+import { registerAttach } from './commands/attach.js';
 import { registerCapture } from './commands/capture.js';
 import { registerDiff } from './commands/diff.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerReport } from './commands/report.js';
 import { EXIT_BAD_INPUT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 
@@ -26,6 +28,8 @@ const program = new Command('napi-heapdiff')
 registerInspect(program);
 registerDiff(program);
 registerCapture(program);
+registerReport(program);
+registerAttach(program);
 
 try {
   await program.parseAsync(process.argv);

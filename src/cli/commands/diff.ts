@@ -2,26 +2,25 @@ import type { Command } from 'commander';
 import { analyzeSnapshots } from '../../analysis/analyze.js';
 import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { EXIT_LEAK } from '../exit-codes.js';
 import { analysisProgressReporter } from '../progress.js';
-import { renderAnalysis } from '../render-analysis.js';
 import { UsageError } from '../usage-error.js';
+import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from './report.js';
 
 export function registerDiff(program: Command): void {
-  program
+  const command = program
     .command('diff')
     .description('attribute growth between two or more snapshots to native async-context names and reference groups')
     .argument('<snapshots...>', 'two or more .heapsnapshot(.gz) files in order, or a capture folder')
     .option('--iterations <n>', 'iterations run between consecutive snapshots (a capture manifest beside the files gives them otherwise)')
-    .option('--json <file>', 'also write the result as JSON (schemaVersion 1) to this file')
-    .action(async (files: string[], options: { iterations?: string; json?: string }) => {
-      const iterations = options.iterations === undefined ? undefined : wholeNumber(options.iterations, '--iterations');
-      const inputs = resolveSnapshotInputs(files, { iterations });
-      const result = await analyzeSnapshots(inputs, { onProgress: analysisProgressReporter() });
-      if (options.json) writeFileAtomic(options.json, `${JSON.stringify(result, null, 2)}\n`);
-      process.stdout.write(renderAnalysis(result));
-      if (result.verdict === 'leak') process.exitCode = EXIT_LEAK;
-    });
+    .option('--json <file>', 'also write the result as JSON (schemaVersion 1) to this file');
+  addGateOptions(command).action(async (files: string[], options: { iterations?: string; json?: string } & GateFlags) => {
+    const budgets = resolveBudgets(options);
+    const iterations = options.iterations === undefined ? undefined : wholeNumber(options.iterations, '--iterations');
+    const inputs = resolveSnapshotInputs(files, { iterations });
+    const result = await analyzeSnapshots(inputs, { onProgress: analysisProgressReporter() });
+    if (options.json) writeFileAtomic(options.json, `${JSON.stringify(result, null, 2)}\n`);
+    deliverResult(result, budgets, options);
+  });
 }
 
 export function wholeNumber(text: string, flag: string): number {
