@@ -29,8 +29,14 @@ function readManifest(outDir: string): CaptureManifest {
   return JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as CaptureManifest;
 }
 
+/**
+ * The capture folder's files, with each process's trace-event file (the
+ * ledger, written by Node at exit: trace-<pid>-<n>.log) as "trace-PID.log".
+ */
 function filesIn(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => f.split('\\').join('/')).sort();
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => f.split('\\').join('/').replace(/(^|\/)trace-\d+-1\.log$/, '$1trace-PID.log'))
+    .sort();
 }
 
 async function agentView(file: string): Promise<AgentRecords> {
@@ -58,7 +64,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
     expect(r.stderr).toContain('snapshot 3/3 (iteration-200, 200 iterations) snapshot-3.heapsnapshot');
 
     // Atomic writes: nothing but the snapshots and the manifest (no *.tmp, no events file).
-    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot', 'snapshot-3.heapsnapshot']);
+    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot', 'snapshot-3.heapsnapshot', 'trace-PID.log']);
 
     const m = readManifest(out);
     expect(m).toMatchObject({
@@ -189,7 +195,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
       message: 'scenario iteration 2 failed: TypeError: fixture failure in iteration 2',
     });
     expect(m.snapshots.map((s) => s.file)).toEqual(['snapshot-1.heapsnapshot']);
-    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot']);
+    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'trace-PID.log']);
   });
 
   it('a child that aborts in iteration 5 keeps snapshot 1; the manifest records SIGABRT', async () => {
@@ -249,7 +255,7 @@ describe('capture --scenario (pure JS scenarios)', () => {
     const out = newOutDir('rerun');
     expect(runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '3', '--snapshots', '3', '--warmup', '0', '--out', out]).code).toBe(1);
     expect(runCli(['capture', '--scenario', join(scenarios, 'js-leak.mjs'), '--iterations', '3', '--snapshots', '2', '--warmup', '0', '--out', out]).code).toBe(1);
-    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot']);
+    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot', 'trace-PID.log']);
   });
 });
 
@@ -317,7 +323,7 @@ describe('capture --scenario with the native fixtures', () => {
     const r = runCli(['capture', '--scenario', join(fixtures, c.folder, `${c.twin}.mjs`), '--iterations', String(c.iterations), '--snapshots', '2', '--warmup', String(c.warmup), '--out', out]);
     // native-memory leaks outside the heap: its async contexts are paired, so no heap leak.
     expect(r.code, r.stderr).toBe(c.twin === 'leak' && c.folder !== 'native-memory' ? 1 : 0);
-    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot']);
+    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot', 'trace-PID.log']);
     for (const [i, expected] of c.expect.entries()) {
       const view = await agentView(join(out, `snapshot-${i + 1}.heapsnapshot`));
       const entry = view.names.find((n) => n.name === c.name);

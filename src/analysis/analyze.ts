@@ -1,8 +1,9 @@
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { retainingPath } from '../graph/distances.js';
 import { HeapGraph } from '../graph/heap-graph.js';
 import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
 import { takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
+import { loadCaptureLedger } from '../ledger/capture-ledger.js';
 import type { NameLedger } from '../ledger/ledger.js';
 import { classifyAsyncLeak, LEAK_KINDS, type LeakKind } from './leak-kinds.js';
 import { memoryReport } from './memory.js';
@@ -23,7 +24,11 @@ export interface SnapshotInput {
 
 export interface AnalyzeOptions {
   onProgress?: (event: { stage: 'load' | 'analyze'; file: string; index: number; count: number; load?: LoadProgress }) => void;
-  /** The exact lifecycle per name from trace events, windows aligned with the snapshots. */
+  /**
+   * The exact lifecycle per name from trace events, windows aligned with the
+   * snapshots. By default it is read from the capture folder the snapshots are
+   * in, when that folder was traced.
+   */
   ledger?: NameLedger[];
   /** The command to suggest under valgrind when native memory grows. */
   command?: string[];
@@ -40,6 +45,9 @@ const STACK_NOT_SAMPLED = '(creation stack not sampled)';
  * come from the last one.
  */
 export async function analyzeSnapshots(inputs: SnapshotInput[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const folders = new Set(inputs.map((input) => dirname(input.file)));
+  const fromFolder = options.ledger === undefined && folders.size === 1 ? loadCaptureLedger([...folders][0]!, inputs[0]!.pid) : undefined;
+  const ledgers = options.ledger ?? fromFolder?.ledger;
   const censuses: SnapshotCensus[] = [];
   const retained = new Map<string, number>();
   const paths = new Map<string, PathStep[]>();
@@ -61,7 +69,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const iterations = inputs.every((input) => input.iterations !== undefined) ? inputs.map((input) => input.iterations!) : undefined;
   const identity = sameProcess(inputs, censuses);
   const keys = unionOfKeys(censuses);
-  const ledgerByName = new Map((options.ledger ?? []).map((entry) => [entry.name, entry]));
+  const ledgerByName = new Map((ledgers ?? []).map((entry) => [entry.name, entry]));
   // Names only the ledger saw (no agent, or contexts the heap never held) get a row too.
   for (const name of ledgerByName.keys()) {
     const key = `async-context\u0000${name}\u0000`;
@@ -125,6 +133,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const leaking = [...asyncContexts, ...references].some((row) => row.verdict === 'leak');
   const memory = memoryReport(inputs.map((input) => input.memory ?? null), censuses, iterations, asyncContexts, options.command);
   if (memory.nativeLeakSuspected) notes.push(memory.nativeLeakSuspected.message);
+  if (fromFolder?.missing) notes.push(`no lifecycle ledger: ${fromFolder.missing}`);
   return {
     schemaVersion: 1,
     snapshots,
@@ -134,7 +143,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
     references,
     unchangedReferenceGroups,
     memory,
-    ledger: { found: options.ledger !== undefined },
+    ledger: { found: ledgers !== undefined },
     notes,
     verdict: leaking ? 'leak' : 'clean',
   };

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { SnapshotInput } from './analyze.js';
+import type { MemoryReading } from './result.js';
 
 export class InputError extends Error {
   override readonly name = 'InputError';
@@ -11,6 +12,7 @@ interface ManifestSnapshot {
   label?: string;
   pid?: number;
   iterations?: number;
+  memory?: MemoryReading;
 }
 
 /** V8's default snapshot name: Heap.<date>.<time>.<pid>.<thread>.<seq>.heapsnapshot */
@@ -48,7 +50,7 @@ export function resolveSnapshotInputs(args: string[], options: { iterations?: nu
 }
 
 function fromManifest(folder: string, s: ManifestSnapshot): SnapshotInput {
-  return { file: join(folder, s.file), label: s.label, iterations: s.iterations, pid: s.pid };
+  return { file: join(folder, s.file), label: s.label, iterations: s.iterations, pid: s.pid, memory: s.memory };
 }
 
 /** In command mode several processes write snapshots: take the one with the most. */

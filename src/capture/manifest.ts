@@ -29,6 +29,8 @@ export interface CaptureManifest {
     /** 0 = no periodic snapshots. */
     intervalMs: number;
   };
+  /** capture --timeout: the child was to be stopped after this many ms (absent: no limit). */
+  timeoutMs?: number;
   /** The Node.js that ran the capture's child (scenario mode) or the CLI (command mode). */
   node: { version: string; execPath: string };
   startedAt: string;
@@ -40,6 +42,8 @@ export interface CaptureManifest {
   processes: ProcessEntry[];
   /** Every snapshot, in the order they were written. */
   snapshots: SnapshotEntry[];
+  /** Scenario mode: start of each measured iteration on the trace clock (µs), for the ledger. */
+  timeline?: { iterationStartsUs: number[] };
   /** Scenario mode: the child's stdout+stderr (last 1 MiB), when it printed anything. */
   output?: string;
   /** Things that went wrong without ending the capture (a failed snapshot, leftover temporary files). */
@@ -62,7 +66,11 @@ export interface CaptureEnding {
     /** The command could not be started. */
     | 'spawn-failed'
     /** The capture was interrupted (SIGINT/SIGTERM to the CLI). */
-    | 'aborted';
+    | 'aborted'
+    /** Still running after `timeoutMs` (capture --timeout): stopped with SIGTERM, then SIGKILL; `signal` is the one it died of. */
+    | 'timed-out'
+    /** A write into the output folder failed with ENOSPC/EDQUOT; snapshots written before are kept. */
+    | 'disk-full';
   exitCode: number | null;
   signal: string | null;
   message?: string;
@@ -100,6 +108,10 @@ export interface SnapshotEntry {
   iterations?: number;
   /** Scenario mode: all iterations before it, warm-up included. */
   totalIterations?: number;
+  /** On the process.hrtime clock (µs), the clock of Node's trace events: cuts the ledger at this snapshot. */
+  takenAtUs?: number;
+  /** process.memoryUsage() when it was taken (bytes). */
+  memory?: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
 }
 
 export function writeManifest(outDir: string, manifest: CaptureManifest): void {
@@ -121,6 +133,8 @@ export function readManifest(outDir: string): CaptureManifest | undefined {
  * temporary files), so the new manifest never sits next to stale snapshots.
  * Files the manifest does not list are left alone.
  */
+const TRACE_FILE = /^trace-\d+-\d+\.log$/;
+
 export function removePreviousCapture(outDir: string): void {
   const previous = readManifest(outDir);
   const inside = (file: string): string | undefined => {
@@ -142,6 +156,8 @@ export function removePreviousCapture(outDir: string): void {
       const path = inside(previous.output);
       if (path) rmSync(path, { force: true });
     }
+    // The previous run's trace-event files (the ledger), one per traced process.
+    for (const name of readdirSync(outDir)) if (TRACE_FILE.test(name)) rmSync(join(outDir, name), { force: true });
   }
   rmSync(join(outDir, EVENTS_FILE), { force: true });
   rmSync(join(outDir, SCENARIO_OUTPUT_FILE), { force: true });

@@ -44,7 +44,7 @@ export type ChildEvent =
   | ({ event: 'snapshot-failed'; label: string; message: string } & EventBase)
   | ({ event: 'error'; phase: 'load' | 'setup' | 'iteration' | 'teardown' | 'snapshot'; index?: number; message: string } & EventBase)
   | ({ event: 'phase'; phase: string; nextIteration: number } & EventBase)
-  | ({ event: 'done'; totalIterations: number } & EventBase)
+  | ({ event: 'done'; totalIterations: number; iterationStartsUs?: number[] } & EventBase)
   | ({ event: 'harness-exit'; exitCode: number; phase: string; nextIteration: number } & EventBase)
   | ({ event: 'process-start'; ppid: number; argv: string[]; execArgv: string[]; node: string; folder: string; startedAt: string } & EventBase)
   | ({ event: 'process-exit'; exitCode: number } & EventBase);
@@ -73,4 +73,8 @@ export interface SnapshotEvent {
   /** Scenario mode: all iterations before this snapshot, warm-up included. */
   totalIterations?: number;
   uptimeMs?: number;
+  /** When it was taken on the process.hrtime clock (µs), the clock of Node's trace events. */
+  takenAtUs?: number;
+  /** process.memoryUsage() just before it was written. */
+  memory?: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
 }

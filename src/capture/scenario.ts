@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CaptureInputError } from './errors.js';
-import { writeManifest, type CaptureEnding } from './manifest.js';
+import type { CaptureEnding } from './manifest.js';
 import { SCENARIO_OUTPUT_FILE, harnessPath, type HarnessConfig } from './protocol.js';
-import { checkNonNegativeInteger, cleanEnv, finishManifest, newManifest, prepareOutDir, requireBuiltAgent, runChild, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
+import { checkNonNegativeInteger, cleanEnv, finishManifest, mentionsDiskFull, newManifest, prepareOutDir, requireBuiltAgent, runChild, writeFirstManifest, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
 
 export interface ScenarioCaptureOptions extends CommonOptions {
   /** Path of an ESM or CommonJS module exporting iteration(i), and optionally setup() and teardown(). */
@@ -38,6 +38,7 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
   checkNonNegativeInteger(options.iterations, '--iterations', 1);
   checkNonNegativeInteger(options.snapshots, '--snapshots', 2);
   checkNonNegativeInteger(warmup, '--warmup', 0);
+  if (options.timeoutMs !== undefined) checkNonNegativeInteger(options.timeoutMs, '--timeout', 0);
   const modulePath = resolve(options.scenario);
   let isFile = false;
   try {
@@ -51,9 +52,10 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
 
   const manifest = newManifest('scenario', outDir, {
     scenario: { module: modulePath, iterations: options.iterations, snapshots: options.snapshots, warmup },
+    timeoutMs: options.timeoutMs || undefined,
   });
   if (options.nodePath) manifest.node.execPath = options.nodePath;
-  writeManifest(outDir, manifest);
+  writeFirstManifest(outDir, manifest);
 
   const config: HarnessConfig = {
     moduleUrl: pathToFileURL(modulePath).href,
@@ -66,33 +68,52 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
   const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
   const outcome = await runChild(
     options.nodePath ?? process.execPath,
-    [...(options.execArgv ?? []), '--require', agent, harnessPath(), JSON.stringify(config)],
+    [...(options.execArgv ?? []), ...traceArgs(outDir), '--require', agent, harnessPath(), JSON.stringify(config)],
     { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(options.env ?? process.env), cwd: process.cwd() },
     manifest,
     summary,
     { ...options, expectedSnapshots: options.snapshots },
   );
 
+  let outputWritten = false;
   if (outcome.output.length > 0) {
-    writeFileAtomic(resolve(outDir, SCENARIO_OUTPUT_FILE), outcome.output);
-    manifest.output = SCENARIO_OUTPUT_FILE;
+    try {
+      writeFileAtomic(resolve(outDir, SCENARIO_OUTPUT_FILE), outcome.output);
+      manifest.output = SCENARIO_OUTPUT_FILE;
+      outputWritten = true;
+    } catch (error) {
+      summary.notes.push(`cannot write ${SCENARIO_OUTPUT_FILE}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
   }
-  const ending = scenarioEnding(outcome, summary, manifest.snapshots.length, options.snapshots, relative(process.cwd(), resolve(outDir, SCENARIO_OUTPUT_FILE)) || SCENARIO_OUTPUT_FILE);
+  const outputFile = outputWritten ? relative(process.cwd(), resolve(outDir, SCENARIO_OUTPUT_FILE)) || SCENARIO_OUTPUT_FILE : undefined;
+  const ending = scenarioEnding(outcome, summary, manifest.snapshots.length, options.snapshots, outputFile, outDir, options.timeoutMs);
   options.onProgress?.({ kind: 'ended', ending });
   return finishManifest(manifest, ending, outcome, summary.notes);
 }
 
 const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|FatalProcessOutOfMemory|Fatal process out of memory/;
 
-function scenarioEnding(outcome: ChildOutcome, summary: EventSummary, written: number, expected: number, outputFile: string): CaptureEnding {
+function scenarioEnding(outcome: ChildOutcome, summary: EventSummary, written: number, expected: number, outputFile: string | undefined, outDir: string, timeoutMs: number | undefined): CaptureEnding {
   const base = { exitCode: outcome.exitCode, signal: outcome.signal };
   const where = summary.harnessExit ? { phase: summary.harnessExit.phase, iteration: summary.harnessExit.nextIteration - 1 } : {};
   const progress = `after ${written} of ${expected} snapshots`;
-  const seeOutput = outcome.output.trim() ? `; output in ${outputFile}` : '';
+  const seeOutput = outcome.output.trim() && outputFile ? `; output in ${outputFile}` : '';
   if (outcome.spawnError) {
     return { how: 'spawn-failed', ...base, message: `cannot start the scenario process: ${outcome.spawnError.message}` };
   }
   if (outcome.aborted) return { how: 'aborted', ...base, message: `capture interrupted ${progress}` };
+  if (outcome.timedOut) {
+    // No exit handler runs when it is killed: the last phase reported says where it was.
+    const phase = summary.phase?.phase;
+    const killed = outcome.signal ? `; stopped with ${outcome.signal}` : '';
+    return { how: 'timed-out', ...base, ...(phase ? { phase } : {}), message: `scenario process timed out after ${timeoutMs} ms${phase ? ` in ${phase}` : ''} ${progress}${killed}${seeOutput}` };
+  }
+  // The child's own writes (snapshots); a manifest.json the parent cannot write is finishManifest's to report.
+  const diskFull = summary.diskFull ?? (!summary.error && outcome.exitCode !== 0 && mentionsDiskFull(outcome.output) ? outDir : undefined);
+  if (diskFull !== undefined) {
+    const phase = summary.error?.phase === 'snapshot' ? 'snapshot' : summary.phase?.phase;
+    return { how: 'disk-full', ...base, ...(phase ? { phase } : {}), message: `no space left on device writing ${diskFull}: capture stopped ${progress} (the snapshots written are kept)` };
+  }
   if (summary.error) {
     const { phase: step, index, message } = summary.error;
     const what = step === 'iteration' ? `scenario iteration ${index} failed` : step === 'load' ? 'cannot load the scenario' : `scenario ${step} failed`;
@@ -116,4 +137,13 @@ function scenarioEnding(outcome: ChildOutcome, summary: EventSummary, written: n
     return { how: 'exited', ...base, ...where, message: `scenario process exited before finishing${stalled} ${progress}` };
   }
   return { how: 'completed', ...base };
+}
+
+/**
+ * Node's own async_hooks trace events (a begin per init, an end per destroy,
+ * every non-built-in name included): the exact lifecycle ledger, written by
+ * the process at exit into the capture folder.
+ */
+export function traceArgs(outDir: string): string[] {
+  return ['--trace-event-categories', 'node.async_hooks', '--trace-event-file-pattern', join(outDir, 'trace-${pid}-${rotation}.log')];
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EventLog } from './event-log.js';
 import { CaptureInputError } from './errors.js';
 import { removePreviousCapture, removeTemporaryFiles, writeManifest, type CaptureEnding, type CaptureManifest, type ProcessEntry, type SnapshotEntry } from './manifest.js';
@@ -35,10 +35,53 @@ export interface CommonOptions {
   env?: NodeJS.ProcessEnv;
   /** How often the events file is read, ms (default 100). */
   pollMs?: number;
+  /** Stop the child (SIGTERM, then SIGKILL) once it has run this long, ms; 0 or undefined = no limit. The capture ends as "timed-out". */
+  timeoutMs?: number;
+  /** How long a child stopped by the timeout or an abort gets between SIGTERM and SIGKILL, ms (default 2000). */
+  killGraceMs?: number;
 }
+
+/** Default time between SIGTERM and SIGKILL when the capture stops a child. */
+export const KILL_GRACE_MS = 2000;
 
 export function checkNonNegativeInteger(value: number, what: string, minimum: number): void {
   if (!Number.isInteger(value) || value < minimum) throw new CaptureInputError(`${what} must be an integer ≥ ${minimum} (got ${value})`);
+}
+
+/** ENOSPC (or EDQUOT): the file system the capture writes to is full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The same, from an error message a child reported (it crossed the process boundary as text). */
+export function mentionsDiskFull(text: string | undefined): boolean {
+  return text !== undefined && /\b(ENOSPC|EDQUOT)\b|no space left on device|disk quota exceeded/i.test(text);
+}
+
+/**
+ * The file a disk-full error was about, as the user knows it: a snapshot's
+ * temporary name `.snapshot-2.heapsnapshot.123.tmp` becomes `snapshot-2.heapsnapshot`.
+ */
+export function diskFullTarget(errorOrMessage: NodeJS.ErrnoException | string, outDir: string): string {
+  const path = typeof errorOrMessage === 'string' ? /'([^']+)'/.exec(errorOrMessage)?.[1] : errorOrMessage.path;
+  if (!path) return outDir;
+  const name = basename(path).replace(/^\.(.+)\.\d+\.tmp$/, '$1');
+  return join(dirname(path), name);
+}
+
+/**
+ * Writes the first manifest of a capture; a failure (full disk, read-only
+ * folder) is a CaptureInputError, since nothing has started yet.
+ */
+export function writeFirstManifest(outDir: string, manifest: CaptureManifest): void {
+  try {
+    writeManifest(outDir, manifest);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const reason = isDiskFull(e) ? `no space left on device (${e.code})` : (e.code ?? e.message.split('\n')[0]);
+    throw new CaptureInputError(`cannot write ${join(outDir, MANIFEST_FILE)}: ${reason}`);
+  }
 }
 
 /** Creates the output folder and clears an earlier capture out of it. */
@@ -65,7 +108,7 @@ export function requireBuiltAgent(): string {
 }
 
 /** The manifest of a capture that is starting. */
-export function newManifest(mode: CaptureManifest['mode'], outDir: string, extra: Pick<CaptureManifest, 'scenario' | 'command'>): CaptureManifest {
+export function newManifest(mode: CaptureManifest['mode'], outDir: string, extra: Pick<CaptureManifest, 'scenario' | 'command' | 'timeoutMs'>): CaptureManifest {
   return {
     schemaVersion: 1,
     tool: { name: 'napi-heapdiff', version: toolVersion() },
@@ -85,6 +128,8 @@ export function newManifest(mode: CaptureManifest['mode'], outDir: string, extra
 
 /** What the child-side events said, beyond what goes into the manifest. */
 export interface EventSummary {
+  /** A child-side write failed for lack of space: what it was writing (an absolute path). */
+  diskFull?: string;
   done: boolean;
   error: Extract<ChildEvent, { event: 'error' }> | undefined;
   harnessExit: Extract<ChildEvent, { event: 'harness-exit' }> | undefined;
@@ -99,6 +144,10 @@ export interface ChildOutcome {
   signal: NodeJS.Signals | null;
   spawnError: NodeJS.ErrnoException | undefined;
   aborted: boolean;
+  /** Stopped by `timeoutMs`. */
+  timedOut: boolean;
+  /** The first failed write of manifest.json while the child ran (e.g. ENOSPC). */
+  writeError: NodeJS.ErrnoException | undefined;
   /** Collected stdout+stderr (only when the child's output was piped). */
   output: string;
 }
@@ -108,7 +157,10 @@ const OUTPUT_LIMIT = 1 << 20;
 /**
  * Runs the child, turning its events into manifest updates as they arrive
  * (the manifest is rewritten after every snapshot), and resolves when it has
- * exited and its output is drained.
+ * exited and its output is drained. A timeout or an abort stops it with
+ * SIGTERM, then SIGKILL after `killGraceMs`. A manifest write that fails
+ * (a full disk) is recorded in `writeError`, never thrown: the snapshots
+ * already written and the last complete manifest stay as they are.
  */
 export function runChild(
   command: string,
@@ -123,7 +175,7 @@ export function runChild(
   const report = options.onProgress ?? (() => {});
   return new Promise((resolvePromise) => {
     let child: ChildProcess;
-    const outcome: ChildOutcome = { pid: undefined, exitCode: null, signal: null, spawnError: undefined, aborted: false, output: '' };
+    const outcome: ChildOutcome = { pid: undefined, exitCode: null, signal: null, spawnError: undefined, aborted: false, timedOut: false, writeError: undefined, output: '' };
     let outputLength = 0;
     const chunks: Buffer[] = [];
     const collect = (chunk: Buffer) => {
@@ -134,19 +186,46 @@ export function runChild(
     const drainEvents = () => {
       let changed = false;
       for (const event of log.read()) changed = applyEvent(manifest, summary, event, report, options.expectedSnapshots) || changed;
-      if (changed) writeManifest(outDir, manifest);
+      if (!changed) return;
+      try {
+        writeManifest(outDir, manifest);
+      } catch (error) {
+        // Kept on disk: the previous manifest (writes are atomic). The next
+        // write, at the latest the final one in finishManifest, tries again.
+        outcome.writeError ??= error as NodeJS.ErrnoException;
+      }
     };
     const poll = setInterval(drainEvents, options.pollMs ?? 100);
     poll.unref();
+    const grace = options.killGraceMs ?? KILL_GRACE_MS;
+    let killTimer: NodeJS.Timeout | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
+    const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+    /** SIGTERM now; SIGKILL if it is still there after the grace period (a busy loop, an ignored SIGTERM). */
+    const stop = () => {
+      if (!running()) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => {
+        if (!running()) return;
+        child.kill('SIGKILL');
+      }, grace);
+    };
     const onAbort = () => {
       outcome.aborted = true;
-      child?.kill('SIGTERM');
+      stop();
     };
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       clearInterval(poll);
+      clearTimeout(killTimer);
+      clearTimeout(timeoutTimer);
+      clearTimeout(closeTimer);
+      // Pipes a process the child started may still hold: stop reading them, or this process never exits.
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
       options.signal?.removeEventListener('abort', onAbort);
       drainEvents();
       if (log.malformedLines > 0) summary.notes.push(`${log.malformedLines} unreadable line(s) in the events file`);
@@ -171,11 +250,24 @@ export function runChild(
         finish();
       }
     });
+    child.once('exit', (code, signal) => {
+      outcome.exitCode = code;
+      outcome.signal = signal;
+      // 'close' waits for the output pipes, which a process the child started may hold open forever.
+      closeTimer = setTimeout(finish, grace);
+    });
     child.once('close', (code, signal) => {
       outcome.exitCode = code;
       outcome.signal = signal;
       finish();
     });
+    if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+      timeoutTimer = setTimeout(() => {
+        if (!running()) return;
+        outcome.timedOut = true;
+        stop();
+      }, options.timeoutMs);
+    }
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -226,12 +318,15 @@ function applyEvent(
         writeMs: event.writeMs,
         ...(event.iterations !== undefined ? { iterations: event.iterations } : {}),
         ...(event.totalIterations !== undefined ? { totalIterations: event.totalIterations } : {}),
+        ...(event.takenAtUs !== undefined ? { takenAtUs: event.takenAtUs } : {}),
+        ...(event.memory !== undefined ? { memory: event.memory } : {}),
       };
       manifest.snapshots.push(snapshot);
       report({ kind: 'snapshot', snapshot, expected: expectedSnapshots });
       return true;
     }
     case 'snapshot-failed': {
+      if (mentionsDiskFull(event.message)) summary.diskFull ??= diskFullTarget(event.message, manifest.outDir);
       const note = `process ${event.pid}: snapshot "${event.label}" failed: ${event.message}`;
       summary.notes.push(note);
       report({ kind: 'note', message: note });
@@ -245,9 +340,14 @@ function applyEvent(
     }
     case 'error':
       summary.error ??= event;
+      if (mentionsDiskFull(event.message)) summary.diskFull ??= diskFullTarget(event.message, manifest.outDir);
       return false;
     case 'done':
       summary.done = true;
+      if (event.iterationStartsUs) {
+        manifest.timeline = { iterationStartsUs: event.iterationStartsUs };
+        return true;
+      }
       return false;
     case 'phase':
       summary.phase = event;
@@ -266,7 +366,9 @@ function applyEvent(
 
 /**
  * Ends the manifest: the ending, times, process endings the events did not
- * give, temporary files removed. Writes it and deletes the events file.
+ * give, temporary files removed. Deletes the events file and writes the
+ * manifest; when that write fails (a full disk), the previous manifest stays
+ * on disk and the result says so instead of throwing.
  */
 export function finishManifest(manifest: CaptureManifest, ending: CaptureEnding, outcome: ChildOutcome, notes: string[]): CaptureResult {
   const outDir = manifest.outDir;
@@ -279,16 +381,27 @@ export function finishManifest(manifest: CaptureManifest, ending: CaptureEnding,
     else entry.ended = { how: 'unknown', exitCode: null, signal: null };
   }
   if (removed.length > 0) notes.push(`removed ${removed.length} unfinished temporary file(s)`);
+  if (outcome.writeError) notes.push(`${MANIFEST_FILE} could not be updated while the capture ran (${outcome.writeError.code ?? outcome.writeError.message.split('\n')[0]})`);
   manifest.ended = ending;
   manifest.status = ending.how === 'completed' ? 'completed' : 'failed';
   manifest.endedAt = new Date().toISOString();
   manifest.durationMs = Date.parse(manifest.endedAt) - Date.parse(manifest.startedAt);
   if (notes.length > 0) manifest.notes = notes;
-  writeManifest(outDir, manifest);
+  // Events first: on a full disk every freed byte helps the manifest through.
   rmSync(join(outDir, EVENTS_FILE), { force: true });
+  let failure = manifest.status === 'completed' ? undefined : (ending.message ?? ending.how);
+  try {
+    writeManifest(outDir, manifest);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const why = isDiskFull(e) ? `no space left on device (${e.code})` : (e.code ?? e.message.split('\n')[0]);
+    const cannot = `cannot update ${join(outDir, MANIFEST_FILE)}: ${why}; the one on disk is the last complete version`;
+    failure = failure && ending.how === 'disk-full' ? `${failure}; ${MANIFEST_FILE} could not be updated either` : failure ? `${failure}; ${cannot}` : cannot;
+    manifest.status = 'failed';
+  }
   return {
-    ok: manifest.status === 'completed',
-    failure: manifest.status === 'completed' ? undefined : (ending.message ?? ending.how),
+    ok: failure === undefined,
+    failure,
     manifest,
     manifestPath: join(outDir, MANIFEST_FILE),
     snapshotFiles: manifest.snapshots.map((s) => join(outDir, ...s.file.split('/'))),

@@ -28,6 +28,14 @@ const eventsFd = openSync(join(config.outDir, EVENTS_FILE), 'a');
 let phase = 'start';
 let nextIteration = 0;
 let exitCode = 0;
+/**
+ * Start of every measured iteration on the trace-event clock (µs, the
+ * process.hrtime clock Node's trace events use): the ledger places each
+ * context's init in the iteration that made it.
+ */
+const iterationStartsUs: number[] = [];
+const hrtimeUs = (): number => Number(process.hrtime.bigint() / 1000n);
+const memoryReading = ({ rss, heapUsed, external, arrayBuffers }: NodeJS.MemoryUsage) => ({ rss, heapUsed, external, arrayBuffers });
 
 function emit(event: Record<string, unknown>): void {
   const line = `${JSON.stringify({ v: 1, pid: process.pid, at: new Date().toISOString(), ...event })}\n`;
@@ -102,7 +110,7 @@ function callThen(fn: () => unknown, onError: (error: unknown) => void, next: ()
   );
 }
 
-function runIterations(scenario: Scenario, count: number, done: () => void): void {
+function runIterations(scenario: Scenario, count: number, measured: boolean, done: () => void): void {
   // Called as a plain function (this = undefined), so stacks read "iteration (file:line:col)".
   const iteration = scenario.iteration;
   let remaining = count;
@@ -113,6 +121,7 @@ function runIterations(scenario: Scenario, count: number, done: () => void): voi
     }
     remaining--;
     const i = nextIteration++;
+    if (measured) iterationStartsUs.push(hrtimeUs());
     callThen(
       () => iteration(i),
       (error) => fail('iteration', error, i),
@@ -142,6 +151,8 @@ function takeSnapshot(measured: number, done: () => void): void {
         const final = join(config.outDir, name);
         const temporary = join(config.outDir, `.${name}.${process.pid}.tmp`);
         const takenAt = new Date().toISOString();
+        const takenAtUs = hrtimeUs();
+        const memory = memoryReading(process.memoryUsage());
         try {
           writeHeapSnapshot(temporary);
           renameSync(temporary, final);
@@ -162,6 +173,8 @@ function takeSnapshot(measured: number, done: () => void): void {
           bytes: statSync(final).size,
           iterations: measured,
           totalIterations: nextIteration,
+          takenAtUs,
+          memory,
         });
       } catch (error) {
         fail('snapshot', error);
@@ -181,13 +194,13 @@ function runPhases(scenario: Scenario): void {
       return;
     }
     enterPhase(`phase ${phaseIndex}`);
-    runIterations(scenario, config.iterations, () => {
+    runIterations(scenario, config.iterations, true, () => {
       phase = 'snapshot';
       takeSnapshot(phaseIndex * config.iterations, () => measure(phaseIndex + 1));
     });
   };
   enterPhase('warmup');
-  runIterations(scenario, config.warmup, () => {
+  runIterations(scenario, config.warmup, false, () => {
     phase = 'snapshot';
     takeSnapshot(0, () => measure(1));
   });
@@ -203,7 +216,7 @@ function finish(scenario: Scenario): void {
   enterPhase('teardown');
   const end = (): void => {
     phase = 'done';
-    emit({ event: 'done', totalIterations: nextIteration });
+    emit({ event: 'done', totalIterations: nextIteration, iterationStartsUs });
     // Leaked handles (e.g. a referenced thread-safe function) may keep the loop alive.
     process.exit(exitCode);
   };

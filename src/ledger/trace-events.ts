@@ -12,6 +12,8 @@ export interface AsyncTraceEvent {
   pid: number;
 }
 
+const CALLBACK_SUFFIX = '_CALLBACK';
+
 export class TraceFileError extends Error {
   override readonly name = 'TraceFileError';
 }
@@ -35,6 +37,8 @@ export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
     for (const raw of parsed.traceEvents as Array<Record<string, unknown>>) {
       const phase = raw.ph;
       if ((phase !== 'b' && phase !== 'e') || typeof raw.cat !== 'string' || !raw.cat.includes('node.async_hooks')) continue;
+      // "<type>_CALLBACK" spans wrap each callback (before/after), not a lifetime.
+      if (typeof raw.name === 'string' && raw.name.endsWith(CALLBACK_SUFFIX)) continue;
       events.push({ phase, name: String(raw.name), asyncId: Number.parseInt(String(raw.id), 16), ts: Number(raw.ts), pid: Number(raw.pid) });
     }
   }
