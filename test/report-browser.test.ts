@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visible } from '../src/report/escape.js';
+import { formatBytes } from '../src/report/format.js';
 import { runCli } from './helpers/run-cli.js';
 
 // report.html opened in real headless Chromium (Debian's /usr/bin/chromium,
@@ -43,7 +44,11 @@ interface Run {
   report: string;
   code: number | null;
   rows: Row[];
+  memory: { readings: Array<{ rss: number; heapUsed: number; external: number; arrayBuffers: number } | null>; globalHandles: number[] };
 }
+
+/** The kind and fix the analysis gives the null-resource leak (and the hostile names). */
+const MISSING_DESTROY = 'missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes';
 
 function captureWithReport(scenario: string, label: string): Run {
   const out = join(scratch, `${label}-capture`);
@@ -52,8 +57,8 @@ function captureWithReport(scenario: string, label: string): Run {
     env: { GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined },
   });
   if (!existsSync(join(report, 'result.json'))) throw new Error(`no report: ${r.stderr}`);
-  const saved = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as { asyncContexts: Row[] };
-  return { report, code: r.code, rows: saved.asyncContexts };
+  const saved = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as { asyncContexts: Row[]; memory: Run['memory'] };
+  return { report, code: r.code, rows: saved.asyncContexts, memory: saved.memory };
 }
 
 interface PageVisit {
@@ -102,6 +107,15 @@ async function pageFacts(visit: PageVisit) {
     svgCount: document.querySelectorAll('svg.chart').length,
     pathSteps: [...document.querySelectorAll('ol.path li')].map((li) => li.textContent),
     sites: [...document.querySelectorAll('article.group table tbody tr td:first-child code')].map((c) => c.textContent),
+    header: document.querySelector('header')?.textContent ?? '',
+    kinds: [...document.querySelectorAll('article.group p.kind')].map((p) => p.textContent),
+    kindCells: [...document.querySelectorAll('#async-contexts tbody td.kind')].map((td) => td.textContent),
+    ledgerOpenCells: [...document.querySelectorAll('#async-contexts tbody td.ledger')].map((td) => td.textContent),
+    ledgerRows: [...document.querySelectorAll('article.group table.ledger tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)),
+    memoryHead: [...document.querySelectorAll('#memory table.memory thead th')].map((th) => th.textContent),
+    memoryRows: [...document.querySelectorAll('#memory table.memory tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)),
+    memoryGrowth: document.querySelector('#memory p.memory-growth')?.textContent ?? null,
+    nativeLeak: document.querySelector('#native-leak')?.textContent ?? null,
   }));
 }
 
@@ -133,6 +147,31 @@ describe('report.html in headless Chromium', () => {
       '—internal:N→ Object object @ID',
     ]);
     expect(facts.sites).toEqual(['iteration native-fixtures/null-resource/leak.mjs:15:11']);
+    // The kind of leak and its fix, in the table and in the group's article.
+    expect(facts.kindCells).toEqual(['missing destroy']);
+    expect(facts.kinds).toEqual([`Kind: ${MISSING_DESTROY}`]);
+    // The trace-event ledger's exact counts beside the heap's live counts.
+    expect(facts.header).toContain('Trace-event ledger: joined.');
+    expect(facts.ledgerOpenCells).toEqual(['10 → 60 → 110']);
+    expect(facts.ledgerRows).toEqual([
+      ['baseline', '10', '10', '0', '10'],
+      ['iteration-50', '60', '60', '0', '60'],
+      ['iteration-100', '110', '110', '0', '110'],
+    ]);
+    // Memory beside the heap: the result's readings and global handles per snapshot, and the growth per iteration.
+    expect(facts.memoryHead).toEqual(['snapshot', 'RSS', 'heap used', 'external', 'array buffers', 'global handles', 'cleanup hooks added']);
+    expect(facts.memoryRows).toEqual(
+      ['baseline', 'iteration-50', 'iteration-100'].map((label, i) => {
+        const r = run.memory.readings[i]!;
+        return [label, ...[r.rss, r.heapUsed, r.external, r.arrayBuffers].map(formatBytes), String(run.memory.globalHandles[i]), '0'];
+      }),
+    );
+    expect(run.memory.globalHandles).toEqual([136, 186, 236]);
+    // Measured or not by the analysis's rules (enough snapshots); either way one line.
+    expect(facts.memoryGrowth).toMatch(
+      /^(?:Growth per iteration \(least squares\): RSS [+-]?\d+(\.\d)? [kMG]?B, heap used [+-]?\d+(\.\d)? [kMG]?B, external [+-]?\d+(\.\d)? [kMG]?B\.|Growth per iteration not measured: it needs iteration counts and memory readings from enough snapshots\.)$/,
+    );
+    expect(facts.nativeLeak).toBeNull();
     await visit.page.close();
   });
 
@@ -189,6 +228,7 @@ describe('report.html in headless Chromium', () => {
     expect(facts.bodyText).toContain('<img src=x onerror=alert(2)>');
     expect(facts.bodyText).toContain('cdata]]><![CDATA[ & "q" \'a\' &amp;');
     expect(facts.bodyText).toContain('ctl␁␛[31mred␡ nl␊row␍::error::injected %0A');
+    expect(facts.kinds).toEqual(names.map(() => `Kind: ${MISSING_DESTROY}`));
     await visit.page.close();
   });
 });
@@ -258,9 +298,9 @@ describe('junit.xml parsed by Chromium\'s XML parser (DOMParser, application/xml
     expect(only!.classname).toBe('napi-heapdiff.async-contexts');
     expect(only!.name).toBe('fixture_null_resource_leak');
     expect(only!.failure!.type).toBe('leak');
-    expect(only!.failure!.message).toBe('leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)');
+    expect(only!.failure!.message).toBe(`leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}`);
     const lines = only!.failure!.text.split('\n');
-    expect(lines.slice(0, 8)).toEqual([
+    expect(lines.slice(0, 9)).toEqual([
       'async context: fixture_null_resource_leak',
       'live: 10 → 60 → 110',
       'growth: +100',
@@ -268,7 +308,8 @@ describe('junit.xml parsed by Chromium\'s XML parser (DOMParser, application/xml
       'budget per iteration: –',
       'retained: 6.2 kB',
       'verdict: leak',
-      'kind: missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes',
+      `kind: ${MISSING_DESTROY}`,
+      'trace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110',
     ]);
     expect(lines).toContain('created at: iteration native-fixtures/null-resource/leak.mjs:15:11 ×110');
     expect(lines.at(-1)).toMatch(/^retaining path: \(root\) -element:1→ \(GC roots\) @3 -element:13→ \(Global handles\) @\d+ -internal:\d+→ Object @\d+$/);
@@ -300,7 +341,9 @@ describe('junit.xml parsed by Chromium\'s XML parser (DOMParser, application/xml
     expect(cases.map((c) => c.name).sort()).toEqual(saved.asyncContexts.map((r) => visible(r.name)).sort());
     for (const c of cases) {
       expect(c.failure!.type).toBe('leak');
+      expect(c.failure!.message).toBe(`leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}`);
       expect(c.failure!.text.split('\n')[0]).toBe(`async context: ${c.name}`);
+      expect(c.failure!.text.split('\n')).toContain(`kind: ${MISSING_DESTROY}`);
     }
   });
 

@@ -6,6 +6,7 @@ import {
   escapeMarkdown,
   escapeXml,
   markdownCode,
+  markdownCodeBlock,
   truncate,
   visible,
 } from '../src/report/escape.js';
@@ -133,6 +134,22 @@ describe('markdownCode', () => {
     expect(markdownCode('a|b')).toBe('`a|b`');
     expect(markdownCode('a|b', { inTable: true })).toBe('`a\\|b`');
     expect(markdownCode('| md `tick`', { inTable: true })).toBe('`` \\| md `tick` ``');
+  });
+});
+
+describe('markdownCodeBlock', () => {
+  it('fences one line with at least three backticks, longer than any run inside', () => {
+    expect(markdownCodeBlock('valgrind node app.js', 'sh')).toBe('```sh\nvalgrind node app.js\n```');
+    expect(markdownCodeBlock('a```b````c')).toBe('`````\na```b````c\n`````');
+    expect(markdownCodeBlock('')).toBe('```\n\n```');
+  });
+  it('keeps the text on one line, so it can neither close the block nor start another', () => {
+    expect(markdownCodeBlock('x\n```\n# y\r\u001b[31m', 'sh')).toBe('````sh\nx␊```␊# y␍␛[31m\n````');
+    expect(markdownCodeBlock(`${SCRIPT}${LONE_HIGH}`)).toBe(`\`\`\`\n${SCRIPT}x\ufffdy\n\`\`\``);
+  });
+  it('refuses an info string that could break the fence', () => {
+    expect(() => markdownCodeBlock('x', 's`h')).toThrow('not a code block info string');
+    expect(() => markdownCodeBlock('x', 'sh\n# y')).toThrow('not a code block info string');
   });
 });
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytes, formatLive, formatSignedBytes } from '../src/report/format.js';
 import { cliPath, repoRoot, runCli, type CliResult } from './helpers/run-cli.js';
 
 // Reports written by the real CLI (dist/), from real captures of the native
@@ -30,17 +31,27 @@ const read = (path: string) => readFileSync(path, 'utf8');
 /** summary.md of `capture --scenario native-fixtures/null-resource/leak.mjs --iterations 50 --snapshots 3 --warmup 10`, run in the repository. */
 const EXPECTED_LEAK_SUMMARY = `## napi-heapdiff: ❌ 1 failing group
 
-Snapshots: \`baseline\` (0 iterations) → \`iteration-50\` (50 iterations) → \`iteration-100\` (100 iterations); same process, compared by object id.
+Snapshots: \`baseline\` (0 iterations) → \`iteration-50\` (50 iterations) → \`iteration-100\` (100 iterations); same process, compared by object id; trace-event ledger joined.
 
 Failing: 1 leaking, 0 over budget.
 
 ### Async contexts
 
-| result | name | live | growth | per iteration | budget | retained | verdict |
-| --- | --- | --- | ---: | ---: | ---: | ---: | --- |
-| ❌ FAIL (leak) | \`fixture_null_resource_leak\` | 10 → 60 → 110 | +100 | 1.00 | – | 6.2 kB | leak |
+| result | name | live | ledger open | growth | per iteration | budget | retained | verdict |
+| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |
+| ❌ FAIL (leak) | \`fixture_null_resource_leak\` | 10 → 60 → 110 | 10 → 60 → 110 | +100 | 1.00 | – | 6.2 kB | leak |
 
-38 reference groups held by global handles did not change (Node's own handles): not listed.
+13 reference groups held by global handles did not change (Node's own handles): not listed.
+
+### Memory beside the heap
+
+| snapshot | RSS | heap used | external | array buffers | global handles | cleanup hooks added |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| \`baseline\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 136 | 0 |
+| \`iteration-50\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 186 | 0 |
+| \`iteration-100\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 236 | 0 |
+
+‹growth per iteration›
 
 ### Failing groups
 
@@ -48,16 +59,27 @@ Failing: 1 leaking, 0 over budget.
 
 - leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)
 - kind: missing destroy — fix: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes
+- heap live 10 → 60 → 110; trace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110
 - created at: \`iteration native-fixtures/null-resource/leak.mjs:15:11\` ×110
 - retaining path: \`(root) -element:1→ (GC roots) -element:13→ (Global handles) -internal:N→ Object\`
 `;
 
 /**
- * The one part of the summary that is not fixed by the fixture: the index of
+ * The parts of the summary that are not fixed by the fixture: the index of
  * the leaked handle among all global handles (how many Node and the agent
- * created before it).
+ * created before it), the process memory readings (RSS and the like vary from
+ * run to run) and the line on growth per iteration (measured or not, by the
+ * analysis's rules); the test below checks both are the result's own.
  */
 const maskHandleIndex = (text: string) => text.replace(/-internal:\d+→ Object`/g, '-internal:N→ Object`');
+const BYTES = /[+-]?\d+(?:\.\d+)? (?:B|kB|MB|GB)(?= \||,|\.$)/gm;
+const maskMemoryReadings = (text: string) =>
+  text.replace(/(### Memory beside the heap\n)([\s\S]*?)(\n### )/, (_all, head: string, section: string, next: string) =>
+    `${head}${section.replace(/^Growth per iteration.*$/m, '‹growth per iteration›').replace(BYTES, '‹bytes›')}${next}`,
+  );
+
+/** The kind and fix the analysis gives the null-resource leak. */
+const MISSING_DESTROY = 'missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes';
 
 // One capture of the leaky fixture, shared by the tests that re-render it.
 let leak: ReturnType<typeof capture>;
@@ -77,10 +99,28 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
     expect(leak.run.stdout).not.toContain('\u001b[');
   });
 
-  it('summary.md is the expected text (only the global-handle index masked)', () => {
+  it('summary.md is the expected text (only the global-handle index and the memory readings masked)', () => {
     const summary = read(join(leak.report, 'summary.md'));
     expect(summary).toMatch(/-internal:\d+→ Object`\n$/);
-    expect(maskHandleIndex(summary)).toBe(EXPECTED_LEAK_SUMMARY);
+    expect(maskMemoryReadings(maskHandleIndex(summary))).toBe(EXPECTED_LEAK_SUMMARY);
+  });
+
+  it('summary.md: the masked memory readings are the result\'s own, per snapshot, with its growth per iteration', () => {
+    const summary = read(join(leak.report, 'summary.md'));
+    const { memory, snapshots } = JSON.parse(read(leak.json)) as {
+      snapshots: Array<{ label: string }>;
+      memory: { readings: Array<{ rss: number; heapUsed: number; external: number; arrayBuffers: number }>; globalHandles: number[]; perIteration: { rss: number; heapUsed: number; external: number } | null };
+    };
+    expect(memory.readings.every((r) => r !== null)).toBe(true);
+    for (const [i, r] of memory.readings.entries()) {
+      expect(summary).toContain(`| \`${snapshots[i]!.label}\` | ${[r.rss, r.heapUsed, r.external, r.arrayBuffers].map(formatBytes).join(' | ')} | ${memory.globalHandles[i]} | 0 |\n`);
+    }
+    const rate = memory.perIteration;
+    expect(summary).toContain(
+      rate === null
+        ? '\nGrowth per iteration not measured: it needs iteration counts and memory readings from enough snapshots.\n'
+        : `\nGrowth per iteration (least squares): RSS ${formatSignedBytes(rate.rss)}, heap used ${formatSignedBytes(rate.heapUsed)}, external ${formatSignedBytes(rate.external)}.\n`,
+    );
   });
 
   it('result.json is the --json result plus the gate', () => {
@@ -102,8 +142,9 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
       '<testsuites name="napi-heapdiff" tests="1" failures="1" errors="0" skipped="0" time="0">',
       '  <testsuite name="napi-heapdiff.async-contexts" tests="1" failures="1" errors="0" skipped="0" time="0">',
       '    <testcase classname="napi-heapdiff.async-contexts" name="fixture_null_resource_leak" time="0">',
-      '      <failure type="leak" message="leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)">async context: fixture_null_resource_leak',
+      `      <failure type="leak" message="leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}">async context: fixture_null_resource_leak`,
     ]);
+    expect(junit).toContain(`\nkind: ${MISSING_DESTROY}\ntrace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110\n`);
   });
 
   it('`report <result.json>` re-renders the same four files, byte for byte', () => {
@@ -122,7 +163,7 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
     expect(r.code, r.stderr).toBe(1);
     const commands = r.stdout.split('\n').filter((line) => line.startsWith('::'));
     expect(commands).toEqual([
-      '::error title=napi-heapdiff%3A async context leak,file=native-fixtures/null-resource/leak.mjs,line=15,col=11::fixture_null_resource_leak (async context): leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)',
+      `::error title=napi-heapdiff%3A async context leak,file=native-fixtures/null-resource/leak.mjs,line=15,col=11::fixture_null_resource_leak (async context): leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}`,
     ]);
     expect(read(stepSummary)).toBe(`# earlier step\n${read(join(report, 'summary.md'))}\n`);
   });
@@ -137,17 +178,21 @@ describe('capture --report on the correct fixture (null-resource/ok.mjs)', () =>
     expect(summary.split('\n').slice(0, 12)).toEqual([
       '## napi-heapdiff: ✅ no failing group',
       '',
-      'Snapshots: `baseline` (0 iterations) → `iteration-50` (50 iterations) → `iteration-100` (100 iterations); same process, compared by object id.',
+      'Snapshots: `baseline` (0 iterations) → `iteration-50` (50 iterations) → `iteration-100` (100 iterations); same process, compared by object id; trace-event ledger joined.',
       '',
       '### Async contexts',
       '',
-      '| result | name | live | growth | per iteration | budget | retained | verdict |',
-      '| --- | --- | --- | ---: | ---: | ---: | ---: | --- |',
-      '| ✅ pass | `fixture_null_resource_ok` | 0 → 0 → 0 | 0 | 0.00 | – | 0 B | stable |',
+      '| result | name | live | ledger open | growth | per iteration | budget | retained | verdict |',
+      '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |',
+      '| ✅ pass | `fixture_null_resource_ok` | 0 → 0 → 0 | 0 → 0 → 0 | 0 | 0.00 | – | 0 B | stable |',
       '',
-      '38 reference groups held by global handles did not change (Node\'s own handles): not listed.',
+      '13 reference groups held by global handles did not change (Node\'s own handles): not listed.',
       '',
     ]);
+    // Memory beside the heap is there, global handles flat (every context destroyed); no native leak suspected, no group detailed.
+    expect(summary).toMatch(/\n### Memory beside the heap\n\n(?:.*\n){2}\| `baseline` \|.*\| (\d+) \| 0 \|\n\| `iteration-50` \|.*\| \1 \| 0 \|\n\| `iteration-100` \|.*\| \1 \| 0 \|\n/);
+    expect(summary).not.toContain('valgrind');
+    expect(summary).not.toContain('### Failing groups');
     expect(read(join(ok.report, 'junit.xml'))).toContain('<testsuites name="napi-heapdiff" tests="1" failures="0" errors="0" skipped="0" time="0">');
     expect(JSON.parse(read(join(ok.report, 'result.json'))).gate.failed).toBe(false);
   });
@@ -176,7 +221,7 @@ describe('hostile async type names (test/scenarios/hostile-names.mjs), outside t
     expect(commands).toHaveLength(6);
     for (const line of commands) expect(line).toMatch(/^::error title=napi-heapdiff%3A async context leak,file=test\/scenarios\/hostile-names\.mjs,line=\d+,col=\d+::/);
     expect(commands).toContain(
-      '::error title=napi-heapdiff%3A async context leak,file=test/scenarios/hostile-names.mjs,line=19,col=37::ctl␁␛[31mred␡ nl␊row␍::error::injected %250A (async context): leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)',
+      `::error title=napi-heapdiff%3A async context leak,file=test/scenarios/hostile-names.mjs,line=19,col=37::ctl␁␛[31mred␡ nl␊row␍::error::injected %250A (async context): leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}`,
     );
     expect(hostile.run.stdout.split('\n').filter((line) => line.startsWith('::error::injected'))).toEqual([]);
   });
@@ -185,9 +230,15 @@ describe('hostile async type names (test/scenarios/hostile-names.mjs), outside t
     const summary = read(join(hostile.report, 'summary.md'));
     const rows = summary.split('\n').filter((line) => line.startsWith('| ❌'));
     expect(rows).toHaveLength(6);
-    expect(rows).toContain('| ❌ FAIL (leak) | `<script>alert(1)</script>` | 10 → 60 → 110 | +100 | 1.00 | – | 0 B | leak |');
-    expect(rows).toContain('| ❌ FAIL (leak) | `` \\| md **bold** [x](javascript:alert(3)) @here `tick` `` | 10 → 60 → 110 | +100 | 1.00 | – | 0 B | leak |');
-    expect(rows).toContain('| ❌ FAIL (leak) | `ctl␁␛[31mred␡ nl␊row␍::error::injected %0A` | 10 → 60 → 110 | +100 | 1.00 | – | 0 B | leak |');
+    // The ledger's open count is a column of its own when the capture's trace events could be read.
+    const saved = JSON.parse(read(hostile.json)) as { asyncContexts: Array<{ name: string; ledger: { open: number[] } | null }> };
+    const ledgerColumn = saved.asyncContexts.some((row) => row.ledger !== null);
+    const open = (name: string) => (ledgerColumn ? ` ${formatLive(saved.asyncContexts.find((row) => row.name === name)?.ledger?.open ?? []) || '–'} |` : '');
+    expect(rows).toContain(`| ❌ FAIL (leak) | \`<script>alert(1)</script>\` | 10 → 60 → 110 |${open('<script>alert(1)</script>')} +100 | 1.00 | – | 0 B | leak |`);
+    expect(rows).toContain(`| ❌ FAIL (leak) | \`\` \\| md **bold** [x](javascript:alert(3)) @here \`tick\` \`\` | 10 → 60 → 110 |${open('| md **bold** [x](javascript:alert(3)) @here `tick`')} +100 | 1.00 | – | 0 B | leak |`);
+    expect(rows).toContain(`| ❌ FAIL (leak) | \`ctl␁␛[31mred␡ nl␊row␍::error::injected %0A\` | 10 → 60 → 110 |${open('ctl\u0001\u001b[31mred\u007f nl\nrow\r::error::injected %0A')} +100 | 1.00 | – | 0 B | leak |`);
+    // Each failing group with its kind and fix (escaped prose: `_` would start emphasis).
+    expect(summary.split('\n').filter((line) => line === '- kind: missing destroy — fix: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes')).toHaveLength(6);
     expect(summary).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
     expect(read(join(scratch, 'hostile-step-summary.md'))).toBe(`${summary}\n`);
   });

@@ -69,7 +69,11 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const iterations = inputs.every((input) => input.iterations !== undefined) ? inputs.map((input) => input.iterations!) : undefined;
   const identity = sameProcess(inputs, censuses);
   const keys = unionOfKeys(censuses);
-  const ledgerByName = new Map((ledgers ?? []).map((entry) => [entry.name, entry]));
+  // A name holding a lone surrogate is written '?' by V8's snapshot writer and
+  // U+FFFD in the trace file: join the two spellings to one row.
+  const spelling = (name: string) => name.replaceAll('\uFFFD', '?');
+  const heapNames = new Map(keys.filter((key) => key.startsWith('async-context\u0000')).map((key) => [spelling(key.split('\u0000')[1]!), key.split('\u0000')[1]!]));
+  const ledgerByName = new Map((ledgers ?? []).map((entry) => [heapNames.get(spelling(entry.name)) ?? entry.name, entry]));
   // Names only the ledger saw (no agent, or contexts the heap never held) get a row too.
   for (const name of ledgerByName.keys()) {
     const key = `async-context\u0000${name}\u0000`;

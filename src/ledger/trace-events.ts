@@ -27,11 +27,23 @@ export class TraceFileError extends Error {
 export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
   const events: AsyncTraceEvent[] = [];
   for (const file of files) {
-    let parsed: { traceEvents?: unknown };
+    const text = readFileSync(file, 'utf8');
+    let parsed: { traceEvents?: unknown } | undefined;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents?: unknown };
-    } catch (cause) {
-      throw new TraceFileError(`${file}: not a complete trace-event file (${(cause as Error).message})`);
+      parsed = JSON.parse(text) as { traceEvents?: unknown };
+    } catch {
+      // Node writes async type names into the file without JSON escaping, so a
+      // name holding a quote or a control character breaks the JSON; read the
+      // events by their fixed layout instead.
+      if (!text.startsWith('{"traceEvents":[') || !text.trimEnd().endsWith(']}')) {
+        throw new TraceFileError(`${file}: not a complete trace-event file (the process did not exit normally?)`);
+      }
+      for (const match of text.matchAll(EVENT_LAYOUT)) {
+        const [, pid, ts, phase, cat, name, id] = match;
+        if (!cat!.includes('node.async_hooks') || name!.endsWith(CALLBACK_SUFFIX)) continue;
+        events.push({ phase: phase as 'b' | 'e', name: name!, asyncId: Number.parseInt(id!, 16), ts: Number(ts), pid: Number(pid) });
+      }
+      continue;
     }
     if (!Array.isArray(parsed.traceEvents)) throw new TraceFileError(`${file}: no "traceEvents" array`);
     for (const raw of parsed.traceEvents as Array<Record<string, unknown>>) {
@@ -44,3 +56,6 @@ export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
   }
   return events.sort((a, b) => a.ts - b.ts);
 }
+
+/** One async_hooks event as Node lays it out; the name runs up to the fixed fields after it. */
+const EVENT_LAYOUT = /\{"pid":(\d+),"tid":\d+,"ts":(\d+),"tts":\d+,"ph":"([be])","cat":"([^"]*)","name":"(.*?)","dur":0,"tdur":0,"id":"(0x[0-9a-f]+)"/gs;

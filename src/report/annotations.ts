@@ -1,11 +1,14 @@
 import { escapeAnnotationData, escapeAnnotationProperty, visible } from './escape.js';
-import { kindLabel, outcomeText, parseFrame, rowOf } from './format.js';
+import { kindLabel, memoryOf, outcomeText, parseFrame, rowOf, withLeakKind } from './format.js';
 import type { ReportInput } from './types.js';
 
 /**
  * GitHub Actions workflow commands: one `::error` line per failing group
  * (a leak, or over its budget), pointing at the group's top creation site
- * when that script lies under `cwd` (the checkout). Every value is escaped
+ * when that script lies under `cwd` (the checkout), its message ending with
+ * the kind of leak and its fix; then one `::warning` when the analysis
+ * suspects a native leak (its message and the valgrind command to confirm).
+ * Every value is escaped
  * ({@link escapeAnnotationData}, {@link escapeAnnotationProperty}), so each
  * annotation is exactly one line and a payload in a name cannot start a
  * command of its own. Returns the lines, each ending in "\n"; printing them
@@ -25,8 +28,15 @@ export function renderGithubAnnotations({ result, gate, cwd = '' }: ReportInput)
         if (loc.column !== null) properties.push(`col=${loc.column}`);
       }
     }
-    const message = `${visible(row.name)} (${kindLabel(g.kind)}): ${outcomeText(g, row)}`;
+    // Everything made visible: a line feed in a name (or a hand-edited hint) shows as ␊ and never breaks the message.
+    const message = visible(`${row.name} (${kindLabel(g.kind)}): ${withLeakKind(outcomeText(g, row), row)}`);
     lines.push(`::error ${properties.join(',')}::${escapeAnnotationData(message)}\n`);
+  }
+  const suspected = memoryOf(result)?.nativeLeakSuspected;
+  if (suspected) {
+    // Made visible before the line feed between them is added: only that one breaks the message.
+    const message = `${visible(suspected.message)}\n${visible(suspected.valgrind)}`;
+    lines.push(`::warning title=${escapeAnnotationProperty('napi-heapdiff: native leak suspected')}::${escapeAnnotationData(message)}\n`);
   }
   return lines.join('');
 }

@@ -107,6 +107,24 @@ export function markdownCode(text: string, options: { inTable?: boolean } = {}):
 }
 
 /**
+ * A fenced code block (a command to copy) showing `text` literally, on one
+ * line: {@link visible} first (a line feed shows as ␊, so the text cannot end
+ * the block or start a new one), then a backtick fence longer than any run of
+ * backticks inside (at least three). `info` is the language tag; it must not
+ * hold a backtick or a line break.
+ *
+ * @example markdownCodeBlock('valgrind node app.js', 'sh') // '```sh\nvalgrind node app.js\n```'
+ */
+export function markdownCodeBlock(text: string, info = ''): string {
+  if (/[`\r\n]/.test(info)) throw new Error(`not a code block info string: ${JSON.stringify(info)}`);
+  const body = visible(text);
+  let longest = 0;
+  for (const run of body.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}${info}\n${body}\n${fence}`;
+}
+
+/**
  * The message of a GitHub Actions workflow command (`::error ...::<message>`),
  * escaped as @actions/core does (`%` → %25, CR → %0D, LF → %0A), after
  * {@link visible} (line feeds kept, so a message may span lines). One command

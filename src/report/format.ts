@@ -1,7 +1,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GroupOutcome } from '../analysis/budget.js';
-import type { AnalysisResult, AsyncContextRow, PathStep, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult, AsyncContextRow, MemoryReading, MemoryReport, PathStep, ReferenceRow } from '../analysis/result.js';
 
 /**
  * Formatting shared by the report formats. Everything here returns plain,
@@ -32,6 +32,16 @@ export function formatSigned(n: number): string {
   return n > 0 ? `+${n}` : String(n);
 }
 
+/** Bytes with a sign when positive: +1.2 kB, 0 B, -950 B. */
+export function formatSignedBytes(bytes: number): string {
+  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+
+/** A count that may be missing (a result with fewer values than snapshots). */
+export function formatCount(n: number | null | undefined): string {
+  return typeof n === 'number' ? String(n) : '–';
+}
+
 export function formatLive(live: readonly number[]): string {
   return live.join(' → ');
 }
@@ -49,20 +59,108 @@ export function kindLabel(kind: GroupOutcome['kind']): string {
   return kind === 'async-context' ? 'async context' : 'reference';
 }
 
+// The fields below were added to the result after its first version: a result
+// saved by an older version (or by hand) may lack them, so each is read through
+// an accessor that gives null (or 0) for a missing or malformed value.
+
+/** The kind of leak of a group (label and fix hint), when the analysis classified it. */
+export function leakKindOf(row: Row): { label: string; hint: string } | null {
+  const kind = (row as { leakKind?: unknown }).leakKind as { label?: unknown; hint?: unknown } | null | undefined;
+  if (!kind || typeof kind.label !== 'string') return null;
+  return { label: kind.label, hint: typeof kind.hint === 'string' ? kind.hint : '' };
+}
+
 /**
  * The kind of leak and its fix hint, when the analysis classified the group
  * ("missing destroy — fix: pair every napi_async_init with …"); null otherwise.
  */
 export function leakKindText(row: Row): string | null {
-  const kind = (row as { leakKind?: unknown }).leakKind as { label?: unknown; hint?: unknown } | null | undefined;
-  if (!kind || typeof kind.label !== 'string') return null;
-  return typeof kind.hint === 'string' && kind.hint ? `${kind.label} — fix: ${kind.hint}` : kind.label;
+  const kind = leakKindOf(row);
+  if (kind === null) return null;
+  return kind.hint ? `${kind.label} — fix: ${kind.hint}` : kind.label;
+}
+
+/** `text`, followed by the group's kind and fix hint when it has one ("…; missing destroy — fix: …"). */
+export function withLeakKind(text: string, row: Row): string {
+  const kind = leakKindText(row);
+  return kind === null ? text : `${text}; ${kind}`;
 }
 
 /** Why heap and trace-event ledger disagree, when the analysis says so. */
 export function explanationText(row: Row): string | null {
   const explanation = (row as { explanation?: unknown }).explanation;
   return typeof explanation === 'string' && explanation ? explanation : null;
+}
+
+export type Ledger = NonNullable<AsyncContextRow['ledger']>;
+
+/** An async-context group's exact per-snapshot counts from Node's trace events, when the capture recorded them. */
+export function ledgerOf(row: Row): Ledger | null {
+  const ledger = (row as { ledger?: unknown }).ledger as Partial<Ledger> | null | undefined;
+  if (!ledger || !Array.isArray(ledger.created) || !Array.isArray(ledger.destroyed) || !Array.isArray(ledger.open)) return null;
+  return ledger as Ledger;
+}
+
+/** "created 110 → 160 → 210, destroyed 100 → 100 → 100, open 10 → 60 → 110". */
+export function ledgerText(ledger: Ledger): string {
+  return `created ${formatLive(ledger.created)}, destroyed ${formatLive(ledger.destroyed)}, open ${formatLive(ledger.open)}`;
+}
+
+/** Whether any async-context group carries ledger counts (the tables then get a column for them). */
+export function hasLedgerRows(result: AnalysisResult): boolean {
+  return result.asyncContexts.some((row) => ledgerOf(row) !== null);
+}
+
+/** Whether a trace-event ledger was joined in; null when the result does not say (older results). */
+export function ledgerFound(result: AnalysisResult): boolean | null {
+  const ledger = (result as { ledger?: unknown }).ledger as { found?: unknown } | undefined;
+  return ledger && typeof ledger.found === 'boolean' ? ledger.found : null;
+}
+
+/** Live contexts (last snapshot) whose JS resource was collected: a native-only leak. */
+export function resourcesCollectedOf(row: Row): number {
+  const n = (row as { resourcesCollected?: unknown }).resourcesCollected;
+  return typeof n === 'number' && Number.isFinite(n) ? n : 0;
+}
+
+/** The memory readings beside the heap, when the result has them. */
+export function memoryOf(result: AnalysisResult): MemoryReport | null {
+  const memory = (result as { memory?: unknown }).memory as Partial<MemoryReport> | undefined;
+  if (!memory || typeof memory !== 'object' || !Array.isArray(memory.readings) || !Array.isArray(memory.globalHandles)) return null;
+  return {
+    readings: memory.readings,
+    globalHandles: memory.globalHandles,
+    cleanupHooksAdded: Array.isArray(memory.cleanupHooksAdded) ? memory.cleanupHooksAdded : [],
+    perIteration: memory.perIteration ?? null,
+    nativeLeakSuspected: memory.nativeLeakSuspected ?? null,
+  };
+}
+
+/** One row of the memory table per snapshot: the reading (or null), global handles, cleanup hooks added. */
+export function memoryRows(result: AnalysisResult, memory: MemoryReport): Array<{ label: string; reading: MemoryReading | null; globalHandles: number | null; cleanupHooksAdded: number | null }> {
+  return result.snapshots.map((snapshot, i) => ({
+    label: snapshot.label,
+    reading: memory.readings[i] ?? null,
+    globalHandles: memory.globalHandles[i] ?? null,
+    cleanupHooksAdded: memory.cleanupHooksAdded[i] ?? null,
+  }));
+}
+
+/** The line under the memory table: growth per iteration, or why it was not measured. */
+export function memoryGrowthText(memory: MemoryReport): string {
+  const rate = memory.perIteration;
+  if (rate) {
+    return `Growth per iteration (least squares): RSS ${formatSignedBytes(rate.rss)}, heap used ${formatSignedBytes(rate.heapUsed)}, external ${formatSignedBytes(rate.external)}.`;
+  }
+  return memory.readings.every((r) => r === null)
+    ? 'No process memory reading came with these snapshots: growth per iteration not measured.'
+    : 'Growth per iteration not measured: it needs iteration counts and memory readings from enough snapshots.';
+}
+
+/** The analysis notes a report lists, without the native-leak message (the memory section shows it). */
+export function reportNotes(result: AnalysisResult): string[] {
+  const suspected = memoryOf(result)?.nativeLeakSuspected?.message;
+  return result.notes.filter((note) => note !== suspected);
 }
 
 /** One line on why a group failed or passed, without its name (numbers and fixed words only). */

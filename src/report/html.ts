@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GroupKind, GroupOutcome } from '../analysis/budget.js';
-import type { AsyncContextRow, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult, AsyncContextRow, ReferenceRow } from '../analysis/result.js';
 import { escapeHtml } from './escape.js';
 import {
   charted,
@@ -8,14 +8,23 @@ import {
   explanationText,
   formatBudget,
   formatBytes,
+  formatCount,
   formatLive,
   formatRate,
   formatSigned,
   frameText,
+  hasLedgerRows,
   kindLabel,
-  leakKindText,
+  leakKindOf,
+  ledgerFound,
+  ledgerOf,
+  memoryGrowthText,
+  memoryOf,
+  memoryRows,
   outcomeText,
   plural,
+  reportNotes,
+  resourcesCollectedOf,
   rowOf,
   statusText,
 } from './format.js';
@@ -40,6 +49,9 @@ ul.legend{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap
 ol.path{margin:4px 0;padding-left:24px}ol.path li{margin:1px 0}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0}dt{color:#57606a}dd{margin:0}
 article.group{border:1px solid #d0d7de;border-radius:6px;padding:4px 14px 10px;margin:10px 0}
+p.kind{background:#fff8c5;border-left:3px solid #bf8700;padding:4px 8px;margin:6px 0}p.explanation{border-left:3px solid #0969da;padding:2px 8px;margin:6px 0}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px 10px;margin:6px 0;overflow-x:auto}
+.native-leak{background:#ffebe9;border:1px solid #ff8182;border-radius:6px;padding:4px 12px;margin:10px 0}
 footer{margin-top:32px;color:#57606a;font-size:12px}
 ${chartStyles()}
 `;
@@ -48,9 +60,11 @@ ${chartStyles()}
  * report.html: one self-contained page (no script at all, no network: a
  * Content-Security-Policy allows only this page's own stylesheet), with an
  * inline SVG chart of live count per name across snapshots for each kind
- * (one series per leaking or failing group), tables of every group, and for
- * each group worth a look its retaining path and creation sites. Every string
- * from a snapshot is escaped ({@link escapeHtml}).
+ * (one series per leaking or failing group), tables of every group (with
+ * its kind of leak, and the trace-event ledger's open count when there is a
+ * ledger), memory beside the heap, and for each group worth a look its kind
+ * and fix, heap and ledger counts per snapshot, retaining path and creation
+ * sites. Every string from a snapshot is escaped ({@link escapeHtml}).
  */
 export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   const failing = gate.groups.filter((g) => g.status === 'fail');
@@ -65,7 +79,9 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   const body: string[] = [];
   body.push('<header>', '<h1>napi-heapdiff report</h1>');
   body.push(`<p class="outcome ${failing.length > 0 ? 'fail' : 'pass'}" id="outcome">${escapeHtml(headline)}</p>`);
-  body.push(`<p>${escapeHtml(`${plural(result.snapshots.length, 'snapshot')}, ${comparisonText(result)}. Analysis verdict: ${result.verdict}. Agent records: ${result.agent.found ? `found (Node ${result.agent.node ?? 'unknown'})` : 'not found'}.`)}</p>`);
+  const ledger = ledgerFound(result);
+  const ledgerSentence = ledger === null ? '' : ` Trace-event ledger: ${ledger ? 'joined' : 'not recorded'}.`;
+  body.push(`<p>${escapeHtml(`${plural(result.snapshots.length, 'snapshot')}, ${comparisonText(result)}. Analysis verdict: ${result.verdict}. Agent records: ${result.agent.found ? `found (Node ${result.agent.node ?? 'unknown'})` : 'not found'}.${ledgerSentence}`)}</p>`);
   body.push('</header>');
 
   body.push('<section id="snapshots"><h2>Snapshots</h2>', '<table><thead><tr><th>#</th><th>label</th><th>iterations</th><th>file</th></tr></thead><tbody>');
@@ -97,12 +113,15 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   body.push('<section id="async-contexts"><h2>Async contexts</h2>');
   if (asyncGroups.length === 0) body.push('<p>None found: no async context open, and no agent records.</p>');
   else {
-    body.push(tableHead(['result', 'name', 'named', 'live', 'growth', 'per iteration', 'budget', 'retained', 'verdict', 'top creation site']));
+    // The ledger's open count (exact) beside the heap's live count, when a ledger was joined in.
+    const withLedger = hasLedgerRows(result);
+    body.push(tableHead(['result', 'name', 'named', 'live', ...(withLedger ? ['ledger open'] : []), 'growth', 'per iteration', 'budget', 'retained', 'verdict', 'kind', 'top creation site']));
     for (const g of asyncGroups) {
       const row = result.asyncContexts[g.index]!;
       const site = row.creationSites[0];
+      const open = withLedger ? cell(formatLive(ledgerOf(row)?.open ?? []) || '–', 'num ledger') : '';
       body.push(
-        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}${cell(row.named ? 'yes' : 'no')}${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}<td>${site ? `<code>${escapeHtml(frameText(site.frame, cwd))}</code> ×${site.count}` : ''}</td></tr>`,
+        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}${cell(row.named ? 'yes' : 'no')}${cell(formatLive(row.live), 'num')}${open}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}<td>${site ? `<code>${escapeHtml(frameText(site.frame, cwd))}</code> ×${site.count}` : ''}</td></tr>`,
       );
     }
     body.push('</tbody></table>');
@@ -113,11 +132,11 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   body.push('<section id="references"><h2>References</h2>');
   if (referenceGroups.length === 0) body.push('<p>No reference group changed.</p>');
   else {
-    body.push(tableHead(['result', 'name', 'location', 'live', 'growth', 'per iteration', 'budget', 'retained', 'verdict']));
+    body.push(tableHead(['result', 'name', 'location', 'live', 'growth', 'per iteration', 'budget', 'retained', 'verdict', 'kind']));
     for (const g of referenceGroups) {
       const row = result.references[g.index]!;
       body.push(
-        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}<td>${row.location === null ? '' : `<code>${escapeHtml(frameText(row.location, cwd))}</code>`}</td>${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}</tr>`,
+        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}<td>${row.location === null ? '' : `<code>${escapeHtml(frameText(row.location, cwd))}</code>`}</td>${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}</tr>`,
       );
     }
     body.push('</tbody></table>');
@@ -127,14 +146,16 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   }
   body.push('</section>');
 
+  body.push(...memorySection(result));
+
   if (detailed.length > 0) {
     body.push('<section id="groups"><h2>Retaining paths and creation sites</h2>');
-    for (const g of detailed) body.push(groupArticle(g, rowOf(result, g), cwd));
+    for (const g of detailed) body.push(groupArticle(g, rowOf(result, g), labels, cwd));
     body.push('</section>');
   }
 
   const notes = [
-    ...result.notes,
+    ...reportNotes(result),
     ...gate.unmatchedBudgets.map((name) => `The budget for "${name}" matched no group.`),
     ...gate.unmatchedIgnores.map((name) => `The ignored name "${name}" matched no group.`),
   ];
@@ -161,13 +182,38 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   ].join('\n');
 }
 
-function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd: string): string {
+/**
+ * "Memory beside the heap": process.memoryUsage() and global handles per
+ * snapshot, growth per iteration, and when native memory climbs while the
+ * heap stays flat, the analysis's message and the valgrind command.
+ */
+function memorySection(result: AnalysisResult): string[] {
+  const memory = memoryOf(result);
+  if (memory === null) return [];
+  const out = ['<section id="memory"><h2>Memory beside the heap</h2>'];
+  out.push(tableHead(['snapshot', 'RSS', 'heap used', 'external', 'array buffers', 'global handles', 'cleanup hooks added'], 'memory'));
+  for (const { label, reading, globalHandles, cleanupHooksAdded } of memoryRows(result, memory)) {
+    const bytes = reading ? [reading.rss, reading.heapUsed, reading.external, reading.arrayBuffers] : [null, null, null, null];
+    out.push(
+      `<tr>${cell(label)}${bytes.map((b) => cell(b === null ? '–' : formatBytes(b), 'num', b === null ? undefined : `${b} bytes`)).join('')}${cell(formatCount(globalHandles), 'num')}${cell(cleanupHooksAdded === null ? '–' : formatSigned(cleanupHooksAdded), 'num')}</tr>`,
+    );
+  }
+  out.push('</tbody></table>', `<p class="memory-growth">${escapeHtml(memoryGrowthText(memory))}</p>`);
+  const suspected = memory.nativeLeakSuspected;
+  if (suspected) {
+    out.push('<div class="native-leak" id="native-leak">', `<p>${escapeHtml(`⚠ ${suspected.message}`)}</p>`, `<pre><code>${escapeHtml(suspected.valgrind)}</code></pre>`, '</div>');
+  }
+  out.push('</section>');
+  return out;
+}
+
+function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, labels: readonly string[], cwd: string): string {
   const out: string[] = [];
   out.push(`<article class="group ${g.status}" id="${anchor(g)}" data-kind="${g.kind}" data-name="${escapeHtml(g.name)}">`);
   out.push(`<h3><code>${escapeHtml(row.name)}</code> <small>(${kindLabel(g.kind)})</small></h3>`);
   out.push(`<p>${escapeHtml(`${statusText(g)}: ${outcomeText(g, row)}`)}</p>`);
-  const kind = leakKindText(row);
-  if (kind !== null) out.push(`<p class="kind">${escapeHtml(`Kind: ${kind}`)}</p>`);
+  const kind = leakKindOf(row);
+  if (kind !== null) out.push(`<p class="kind">Kind: <strong>${escapeHtml(kind.label)}</strong>${kind.hint ? ` — fix: ${escapeHtml(kind.hint)}` : ''}</p>`);
   const explanation = explanationText(row);
   if (explanation !== null) out.push(`<p class="explanation">${escapeHtml(explanation)}</p>`);
   out.push('<dl>');
@@ -182,10 +228,20 @@ function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd:
     if (row.counters) item('hook events', `init ${row.counters.init}, destroy ${row.counters.destroy}, before ${row.counters.before}, after ${row.counters.after}`);
     if (row.unclosedCallbackScopes !== null) item('callback scopes never closed', String(row.unclosedCallbackScopes));
     if (row.openAtWorkerTeardown.some((n) => n > 0)) item('open at worker teardown', formatLive(row.openAtWorkerTeardown));
+    const collected = resourcesCollectedOf(row);
+    if (collected > 0) item('JS resource collected (native-only leak)', `${plural(collected, 'live context')} (last snapshot)`);
   } else if (row.location !== null) {
     item('function at', frameText(row.location, cwd));
   }
   out.push('</dl>');
+  const ledger = ledgerOf(row);
+  if (ledger !== null) {
+    out.push('<h4>Heap and trace-event ledger per snapshot (the ledger is exact)</h4>', tableHead(['snapshot', 'heap live', 'ledger created', 'ledger destroyed', 'ledger open'], 'ledger'));
+    for (const [i, label] of labels.entries()) {
+      out.push(`<tr>${cell(label)}${[row.live[i], ledger.created[i], ledger.destroyed[i], ledger.open[i]].map((n) => cell(formatCount(n), 'num')).join('')}</tr>`);
+    }
+    out.push('</tbody></table>');
+  }
   if (row.retainingPath && row.retainingPath.length > 0) {
     out.push('<h4>Retaining path (from a GC root to one member)</h4>', '<ol class="path">');
     for (const [i, step] of row.retainingPath.entries()) {
@@ -195,7 +251,7 @@ function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd:
     out.push('</ol>');
   }
   if ('creationSites' in row && row.creationSites.length > 0) {
-    out.push('<h4>Creation sites (first stack frame, live contexts in the last snapshot)</h4>', tableHead(['frame', 'count']));
+    out.push('<h4>Creation sites (first stack frame, live contexts in the last snapshot)</h4>', tableHead(['frame', 'count'], 'sites'));
     for (const site of row.creationSites) out.push(`<tr><td><code>${escapeHtml(frameText(site.frame, cwd))}</code></td>${cell(String(site.count), 'num')}</tr>`);
     out.push('</tbody></table>');
   }
@@ -207,10 +263,10 @@ function anchor(g: GroupOutcome): string {
   return `${g.kind}-${g.index}`;
 }
 
-function cell(text: string, className?: string): string {
-  return `<td${className ? ` class="${className}"` : ''}>${escapeHtml(text)}</td>`;
+function cell(text: string, className?: string, title?: string): string {
+  return `<td${className ? ` class="${className}"` : ''}${title ? ` title="${escapeHtml(title)}"` : ''}>${escapeHtml(text)}</td>`;
 }
 
-function tableHead(columns: string[]): string {
-  return `<table><thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>`;
+function tableHead(columns: string[], className?: string): string {
+  return `<table${className ? ` class="${className}"` : ''}><thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>`;
 }

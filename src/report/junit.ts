@@ -1,6 +1,23 @@
 import type { GroupKind, GroupOutcome } from '../analysis/budget.js';
 import { escapeXml, visible } from './escape.js';
-import { explanationText, formatBudget, formatBytes, formatLive, formatRate, formatSigned, frameText, leakKindText, outcomeText, pathText, rowOf, type Row } from './format.js';
+import {
+  explanationText,
+  formatBudget,
+  formatBytes,
+  formatLive,
+  formatRate,
+  formatSigned,
+  frameText,
+  leakKindText,
+  ledgerOf,
+  ledgerText,
+  outcomeText,
+  pathText,
+  resourcesCollectedOf,
+  rowOf,
+  withLeakKind,
+  type Row,
+} from './format.js';
 import type { ReportInput } from './types.js';
 
 const SUITES: Array<[GroupKind, string]> = [
@@ -12,7 +29,10 @@ const SUITES: Array<[GroupKind, string]> = [
  * junit.xml: one test suite per kind, one test case per async-context name
  * and per listed reference group. A case fails (`<failure type="leak">` or
  * `type="over-budget"`) when its group fails the gate, is `<skipped>` when its
- * name is ignored, and passes otherwise. XML 1.0; every snapshot string is
+ * name is ignored, and passes otherwise. A failure's message ends with the
+ * kind of leak and its fix, when the analysis classified the group; its body
+ * has the numbers (heap, and trace-event ledger when recorded), the kind, why
+ * heap and ledger disagree, creation sites and the retaining path. XML 1.0; every snapshot string is
  * escaped, characters XML cannot hold are replaced visibly ({@link escapeXml}).
  */
 export function renderJunit({ result, gate, cwd = '' }: ReportInput): string {
@@ -39,7 +59,7 @@ export function renderJunit({ result, gate, cwd = '' }: ReportInput): string {
       } else {
         out.push(
           `${open}>`,
-          `      <failure type="${g.reason}" message="${escapeXml(outcomeText(g, row))}">${escapeXml(details(g, row, cwd), { multiline: true })}</failure>`,
+          `      <failure type="${g.reason}" message="${escapeXml(withLeakKind(outcomeText(g, row), row))}">${escapeXml(details(g, row, cwd), { multiline: true })}</failure>`,
           '    </testcase>',
         );
       }
@@ -63,6 +83,10 @@ function details(g: GroupOutcome, row: Row, cwd: string): string {
   ];
   const kind = leakKindText(row);
   if (kind !== null) lines.push(`kind: ${kind}`);
+  const ledger = ledgerOf(row);
+  if (ledger !== null) lines.push(`trace-event ledger (exact): ${ledgerText(ledger)}`);
+  const collected = resourcesCollectedOf(row);
+  if (collected > 0) lines.push(`JS resource collected (native-only leak): ${collected}`);
   const explanation = explanationText(row);
   if (explanation !== null) lines.push(`why: ${explanation}`);
   if ('creationSites' in row) for (const site of row.creationSites) lines.push(`created at: ${frameText(site.frame, cwd)} ×${site.count}`);

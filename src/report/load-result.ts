@@ -89,7 +89,8 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
         whole(s.id, `${where}.retainingPath[${j}].id`);
       });
     }
-    // Added in later versions of the analysis: optional here, checked when present.
+    // Added in later versions of the analysis (as are resourcesCollected, ledger,
+    // memory below): optional here, checked when present.
     if (row.leakKind !== undefined && row.leakKind !== null) {
       const kind = object(row.leakKind, `${where}.leakKind`);
       for (const key of ['kind', 'label', 'hint']) string(kind[key], `${where}.leakKind.${key}`);
@@ -112,12 +113,40 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
     }
     nullable(whole)(row.unclosedCallbackScopes, `${where}.unclosedCallbackScopes`);
     wholes(row.openAtWorkerTeardown, `${where}.openAtWorkerTeardown`, k);
+    if (row.resourcesCollected !== undefined) whole(row.resourcesCollected, `${where}.resourcesCollected`);
+    if (row.ledger !== undefined && row.ledger !== null) {
+      const ledger = object(row.ledger, `${where}.ledger`);
+      for (const key of ['created', 'destroyed', 'open']) wholes(ledger[key], `${where}.ledger.${key}`, k);
+    }
   });
   array(root.references, 'references').forEach((value, i) => {
     const row = group(value, `references[${i}]`);
     nullable(string)(row.location, `references[${i}].location`);
   });
   whole(root.unchangedReferenceGroups, 'unchangedReferenceGroups');
+  if (root.memory !== undefined) {
+    const memory = object(root.memory, 'memory');
+    const readings = array(memory.readings, 'memory.readings');
+    if (readings.length !== k) fail('memory.readings', `an array of ${k} readings or nulls (one per snapshot)`);
+    readings.forEach((reading, i) => {
+      if (reading === null) return;
+      const r = object(reading, `memory.readings[${i}]`);
+      for (const key of ['rss', 'heapUsed', 'external', 'arrayBuffers']) number(r[key], `memory.readings[${i}].${key}`);
+    });
+    wholes(memory.globalHandles, 'memory.globalHandles', k);
+    if (memory.cleanupHooksAdded !== undefined) wholes(memory.cleanupHooksAdded, 'memory.cleanupHooksAdded', k);
+    if (memory.perIteration !== undefined && memory.perIteration !== null) {
+      const rate = object(memory.perIteration, 'memory.perIteration');
+      for (const key of ['rss', 'heapUsed', 'external']) number(rate[key], `memory.perIteration.${key}`);
+    }
+    if (memory.nativeLeakSuspected !== undefined && memory.nativeLeakSuspected !== null) {
+      const suspected = object(memory.nativeLeakSuspected, 'memory.nativeLeakSuspected');
+      array(suspected.names, 'memory.nativeLeakSuspected.names').forEach((name, i) => string(name, `memory.nativeLeakSuspected.names[${i}]`));
+      string(suspected.message, 'memory.nativeLeakSuspected.message');
+      string(suspected.valgrind, 'memory.nativeLeakSuspected.valgrind');
+    }
+  }
+  if (root.ledger !== undefined && typeof object(root.ledger, 'ledger').found !== 'boolean') fail('ledger.found', 'true or false');
   array(root.notes, 'notes').forEach((note, i) => string(note, `notes[${i}]`));
   oneOf(root.verdict, 'verdict', ['leak', 'clean']);
   return root as unknown as AnalysisResult & { capture?: unknown };

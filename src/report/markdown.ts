@@ -1,20 +1,29 @@
 import type { GroupOutcome } from '../analysis/budget.js';
-import type { AsyncContextRow, ReferenceRow } from '../analysis/result.js';
-import { escapeMarkdown, markdownCode } from './escape.js';
+import type { AnalysisResult, AsyncContextRow, ReferenceRow } from '../analysis/result.js';
+import { escapeMarkdown, markdownCode, markdownCodeBlock } from './escape.js';
 import {
   comparisonText,
   explanationText,
   formatBudget,
   formatBytes,
+  formatCount,
   formatLive,
   formatRate,
   formatSigned,
   frameText,
+  hasLedgerRows,
   kindLabel,
   leakKindText,
+  ledgerFound,
+  ledgerOf,
+  ledgerText,
+  memoryGrowthText,
+  memoryOf,
+  memoryRows,
   outcomeText,
   pathText,
   plural,
+  reportNotes,
   rowOf,
   statusText,
 } from './format.js';
@@ -27,9 +36,12 @@ const MARK: Record<GroupOutcome['status'], string> = { fail: '❌', pass: '✅',
 
 /**
  * summary.md: GitHub-flavoured Markdown for a job summary or a PR comment —
- * the outcome, one table per kind, and for each failing group why, where it
- * was created and how it is retained. Every snapshot string is in a code span
- * ({@link markdownCode}) or escaped ({@link escapeMarkdown}).
+ * the outcome, one table per kind (with the trace-event ledger's open count
+ * beside the heap's live count when there is a ledger), memory beside the
+ * heap, and for each failing group (then each leaking group that passes) why,
+ * its kind of leak and fix, where it was created and how it is retained.
+ * Every snapshot string is in a code span ({@link markdownCode}), a code
+ * block ({@link markdownCodeBlock}) or escaped ({@link escapeMarkdown}).
  */
 export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string {
   const out: string[] = [];
@@ -37,7 +49,7 @@ export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string 
   out.push(failing.length > 0 ? `## napi-heapdiff: ❌ ${plural(failing.length, 'failing group')}` : '## napi-heapdiff: ✅ no failing group', '');
 
   const series = result.snapshots.map((s) => `${markdownCode(s.label)}${s.iterations !== null ? ` (${plural(s.iterations, 'iteration')})` : ''}`).join(' → ');
-  out.push(`Snapshots: ${series}; ${comparisonText(result)}.`, '');
+  out.push(`Snapshots: ${series}; ${comparisonText(result)}${ledgerFound(result) ? '; trace-event ledger joined' : ''}.`, '');
   if (failing.length > 0) {
     const leaks = failing.filter((g) => g.reason === 'leak').length;
     const over = failing.filter((g) => g.reason === 'over-budget').length;
@@ -49,10 +61,16 @@ export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string 
   if (asyncGroups.length === 0) {
     out.push('None found: no async context open, and no agent records.', '');
   } else {
-    out.push('| result | name | live | growth | per iteration | budget | retained | verdict |', '| --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
+    // The ledger's open count (exact) beside the heap's live count, when a ledger was joined in.
+    const ledger = hasLedgerRows(result);
+    out.push(
+      `| result | name | live |${ledger ? ' ledger open |' : ''} growth | per iteration | budget | retained | verdict |`,
+      `| --- | --- | --- |${ledger ? ' --- |' : ''} ---: | ---: | ---: | ---: | --- |`,
+    );
     for (const g of asyncGroups.slice(0, MARKDOWN_MAX_ROWS)) {
       const row = result.asyncContexts[g.index]!;
-      out.push(tableRow([`${MARK[g.status]} ${statusText(g)}`, markdownCode(row.name, { inTable: true }), formatLive(row.live), formatSigned(row.growth), formatRate(row.perIteration), formatBudget(g.maxPerIteration), formatBytes(row.retainedSize), row.verdict]));
+      const open = ledger ? [formatLive(ledgerOf(row)?.open ?? []) || '–'] : [];
+      out.push(tableRow([`${MARK[g.status]} ${statusText(g)}`, markdownCode(row.name, { inTable: true }), formatLive(row.live), ...open, formatSigned(row.growth), formatRate(row.perIteration), formatBudget(g.maxPerIteration), formatBytes(row.retainedSize), row.verdict]));
     }
     out.push(...more(asyncGroups.length), '');
   }
@@ -72,14 +90,23 @@ export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string 
     out.push(`${plural(result.unchangedReferenceGroups, 'reference group')} held by global handles did not change (Node's own handles): not listed.`, '');
   }
 
+  out.push(...memorySection(result));
+
   if (failing.length > 0) {
     out.push('### Failing groups', '');
     for (const g of failing.slice(0, MARKDOWN_MAX_ROWS)) out.push(...details(g, rowOf(result, g), cwd));
     out.push(...more(failing.length));
   }
+  // Leaks that pass the gate (within their budget, or ignored) still get their kind and fix.
+  const passingLeaks = gate.groups.filter((g) => g.status !== 'fail' && g.verdict === 'leak');
+  if (passingLeaks.length > 0) {
+    out.push('### Leaking groups within budget or ignored', '');
+    for (const g of passingLeaks.slice(0, MARKDOWN_MAX_ROWS)) out.push(...details(g, rowOf(result, g), cwd));
+    out.push(...more(passingLeaks.length));
+  }
 
   const notes = [
-    ...result.notes.map(escapeMarkdown),
+    ...reportNotes(result).map(escapeMarkdown),
     ...gate.unmatchedBudgets.map((name) => `The budget for ${markdownCode(name)} matched no group.`),
     ...gate.unmatchedIgnores.map((name) => `The ignored name ${markdownCode(name)} matched no group.`),
   ];
@@ -91,6 +118,8 @@ function details(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd: stri
   const out = [`#### ${MARK[g.status]} ${markdownCode(row.name)} (${kindLabel(g.kind)})`, '', `- ${outcomeText(g, row)}`];
   const kind = leakKindText(row);
   if (kind !== null) out.push(`- kind: ${escapeMarkdown(kind)}`);
+  const ledger = ledgerOf(row);
+  if (ledger !== null) out.push(`- heap live ${formatLive(row.live)}; trace-event ledger (exact): ${ledgerText(ledger)}`);
   const explanation = explanationText(row);
   if (explanation !== null) out.push(`- ${escapeMarkdown(explanation)}`);
   if ('creationSites' in row) {
@@ -105,6 +134,26 @@ function details(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd: stri
   }
   if (row.retainingPath) out.push(`- retaining path: ${markdownCode(pathText(row.retainingPath))}`);
   out.push('');
+  return out;
+}
+
+/**
+ * "Memory beside the heap": process.memoryUsage() and global handles per
+ * snapshot, growth per iteration, and when native memory climbs while the
+ * heap stays flat, the analysis's message and the valgrind command to confirm.
+ */
+function memorySection(result: AnalysisResult): string[] {
+  const memory = memoryOf(result);
+  if (memory === null) return [];
+  const out = ['### Memory beside the heap', ''];
+  out.push('| snapshot | RSS | heap used | external | array buffers | global handles | cleanup hooks added |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const { label, reading, globalHandles, cleanupHooksAdded } of memoryRows(result, memory)) {
+    const bytes = reading ? [reading.rss, reading.heapUsed, reading.external, reading.arrayBuffers].map(formatBytes) : ['–', '–', '–', '–'];
+    out.push(tableRow([markdownCode(label, { inTable: true }), ...bytes, formatCount(globalHandles), cleanupHooksAdded === null ? '–' : formatSigned(cleanupHooksAdded)]));
+  }
+  out.push('', memoryGrowthText(memory), '');
+  const suspected = memory.nativeLeakSuspected;
+  if (suspected) out.push(`⚠️ ${escapeMarkdown(suspected.message)}`, '', markdownCodeBlock(suspected.valgrind, 'sh'), '');
   return out;
 }
 
