@@ -120,10 +120,14 @@ function row(result: AnalysisResult, match: string | RegExp): AsyncContextRow {
   return found;
 }
 
-/** The folder holds the k snapshots and manifest.json, nothing half-written. */
-function expectCleanFolder(out: string, manifest: AttachManifest): void {
+/**
+ * The folder holds the k snapshots, manifest.json and, when the target was
+ * still there to stop tracing, the trace events of the ledger; nothing
+ * half-written.
+ */
+function expectCleanFolder(out: string, manifest: AttachManifest, traced = true): void {
   const files = readdirSync(out).sort();
-  expect(files).toEqual(['manifest.json', ...manifest.snapshots.map((s) => s.file)].sort());
+  expect(files).toEqual(['manifest.json', ...(traced ? ['trace.json'] : []), ...manifest.snapshots.map((s) => s.file)].sort());
   for (const s of manifest.snapshots) {
     expect(statSync(join(out, s.file)).size).toBe(s.bytes);
     // A complete snapshot is one JSON object: it ends with the strings array.
@@ -172,6 +176,11 @@ describe('attach to a running process that leaks async contexts (null-resource f
     expect(result.notes.some((n) => n.includes('only async contexts created after attaching are named'))).toBe(true);
     expect(result.notes.some((n) => n.startsWith('No iteration counts'))).toBe(false);
     expect(result.asyncContexts.every((r) => r.perIteration === null)).toBe(true);
+    // The ledger from the target's own trace events (NodeTracing over the same connection) agrees with the heap.
+    expect(result.ledger).toEqual({ found: true });
+    // The target keeps running between reading its clock and the snapshot (one context per 5 ms): a few may fall between.
+    expect(leak.ledger, JSON.stringify(result.notes)).not.toBeNull();
+    leak.ledger!.open.forEach((open, i) => expect(Math.abs(open - leak.live[i]!), `snapshot ${i + 1}: ledger ${open}, heap ${leak.live[i]}`).toBeLessThanOrEqual(6));
     // Contexts leaked before the attach stay unnamed, and do not grow (the new ones are claimed by name).
     const unnamed = row(result, UNNAMED);
     expect(unnamed.live[0]!).toBeGreaterThan(0);
@@ -212,7 +221,12 @@ describe('attach to a running process that leaks async contexts (null-resource f
     const result = readJson<AttachJson>(json);
     // The injected agent was disabled on detach: its registry is gone from the heap.
     expect(result.agent.found).toBe(false);
-    expect(result.asyncContexts.some((r) => r.named)).toBe(false);
+    // No records in the heap, yet the name is known: Node's own trace events (the ledger) carry it.
+    const named = result.asyncContexts.filter((r) => r.named);
+    expect(named.map((r) => r.name)).toEqual([LEAK_NAME]);
+    expect(named[0]!.live).toEqual([0, 0, 0]);
+    expect(named[0]!.verdict).toBe('leak');
+    expect(isStrictlyIncreasing(named[0]!.ledger!.open), `ledger ${named[0]!.ledger!.open}`).toBe(true);
     const unnamed = row(result, UNNAMED);
     expect(unnamed.verdict).toBe('leak');
     expect(isStrictlyIncreasing(unnamed.live), `live ${unnamed.live}`).toBe(true);
@@ -312,7 +326,8 @@ describe('attach: a target that exits mid-capture', () => {
       processes: [{ pid: target.pid, ended: { how: 'unknown' } }],
     });
     expect(manifest.snapshots).toHaveLength(2);
-    expectCleanFolder(out, manifest);
+    // The target died before tracing could be stopped: no trace file, the analysis has no ledger.
+    expectCleanFolder(out, manifest, false);
   });
 });
 

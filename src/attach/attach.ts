@@ -14,6 +14,7 @@ import { writeAttachManifest, type AttachEnding, type AttachManifest } from './m
 import {
   OBJECT_GROUP,
   closeTargetInspector,
+  evaluate,
   eventLoopTurns,
   findPreloadedAgent,
   injectAgent,
@@ -25,6 +26,7 @@ import {
   type TargetInfo,
 } from './remote-agent.js';
 import { streamHeapSnapshot } from './snapshot-stream.js';
+import { startTracing, type TraceRecorder } from './tracing.js';
 import { activateInspector, checkTargetProcess, inspectorTarget, isAlive, loopbackHost, portClosed, webSocketUrl, type InspectorEndpoint, type LoopbackHost } from './target.js';
 
 export interface AttachOptions {
@@ -193,6 +195,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   };
   let agent: RemoteAgent | undefined;
   let ending: AttachEnding;
+  let tracing: TraceRecorder | undefined;
   try {
     agent = await findPreloadedAgent(client, requestTimeoutMs);
     if (!agent && agentPath) {
@@ -205,6 +208,11 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     report({ kind: 'agent', agent: manifest.attach.agent, requested: options.injectAgent === true });
     writeAttachManifest(manifest);
     await client.send('HeapProfiler.enable', {}, { timeoutMs: requestTimeoutMs });
+    try {
+      tracing = await startTracing(client, requestTimeoutMs);
+    } catch (error) {
+      note(`no lifecycle ledger: the target's inspector refused NodeTracing.start (${(error as Error).message})`);
+    }
 
     const first = Date.now();
     let settleWarned = false;
@@ -224,6 +232,8 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
       const t2 = performance.now();
       const takenAt = new Date();
+      // The trace clock and memory of the target, to cut the ledger at this snapshot.
+      const clock = (await evaluate(client, '({ us: Number(process.hrtime.bigint() / 1000n), memory: process.memoryUsage() })', { returnByValue: true, timeoutMs: requestTimeoutMs })).value as { us: number; memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number } };
       const name = `snapshot-${index}.heapsnapshot`;
       const { bytes } = await streamHeapSnapshot(client, join(outDir, name), { signal: options.signal });
       const t3 = performance.now();
@@ -237,6 +247,8 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
         settleMs: round(t1 - t0),
         gcMs: round(t2 - t1),
         writeMs: round(t3 - t2),
+        takenAtUs: clock.us,
+        memory: { rss: clock.memory.rss, heapUsed: clock.memory.heapUsed, external: clock.memory.external, arrayBuffers: clock.memory.arrayBuffers },
       };
       manifest.snapshots.push(snapshot);
       writeAttachManifest(manifest);
@@ -249,6 +261,13 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
 
   // Detach: the target keeps running as it did before.
   if (client.isOpen && ending.how !== 'exited') {
+    if (tracing) {
+      try {
+        await tracing.stop(outDir, requestTimeoutMs);
+      } catch (error) {
+        note(`no lifecycle ledger: stopping NodeTracing failed (${(error as Error).message})`);
+      }
+    }
     if (agent?.status === 'injected') {
       try {
         await uninstallAgent(client, agent, requestTimeoutMs);
