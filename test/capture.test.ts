@@ -401,7 +401,7 @@ describe('capture -- <command>', () => {
 
   it('--interval adds periodic snapshots; NODE_OPTIONS already set is kept', () => {
     const out = newOutDir('interval');
-    const script = 'setTimeout(() => console.log(Object.keys(require.cache).some((k) => k.endsWith("agent.cjs")), require("v8").getHeapStatistics().heap_size_limit < 200e6), 900)';
+    const script = 'setTimeout(() => console.log(Object.keys(require.cache).some((k) => k.endsWith("agent.cjs")), require("v8").getHeapStatistics().heap_size_limit < 200e6), 2500)';
     const r = runCli(['capture', '--out', out, '--interval', '200', '--', process.execPath, '-e', script], { env: { NODE_OPTIONS: '--max-old-space-size=100' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split(/(?=^snapshots: )/m)[0]).toBe('true true\n');

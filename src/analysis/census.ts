@@ -92,7 +92,9 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
         const verdict = rule.classify({ graph, locations, edge, target });
         if (verdict === undefined) continue;
         if (verdict.kind === 'ignore') break;
-        if (verdict.kind === 'async-context' && claimed.has(target)) break;
+        // A resource the agent's records name is counted under that name only
+        // (on Node 26 a JS-provided resource is held strongly: not a reference).
+        if (claimed.has(target)) break;
         const g = group(verdict.kind, verdict.name, verdict.kind === 'reference' ? verdict.location : undefined, false);
         g.ids.push(graph.nodeId(target));
         g.representatives.push(target);

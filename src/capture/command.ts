@@ -2,7 +2,7 @@ import { CaptureInputError } from './errors.js';
 import { writeManifest, type CaptureEnding } from './manifest.js';
 import { appendRequire } from './node-options.js';
 import { ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL } from './protocol.js';
-import { checkNonNegativeInteger, cleanEnv, finishManifest, newManifest, prepareOutDir, requireBuiltAgent, runChild, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
+import { checkNonNegativeInteger, cleanEnv, finishManifest, newManifest, prepareOutDir, requireBuiltAgent, runChild, writeFirstManifest, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
 
 export interface CommandCaptureOptions extends CommonOptions {
   /** The command and its arguments, run without a shell (e.g. ["node", "app.js"], ["npm", "test"]). */
@@ -25,12 +25,13 @@ export async function captureCommand(options: CommandCaptureOptions): Promise<Ca
   if (options.command.length === 0 || options.command[0] === '') throw new CaptureInputError('no command given after --');
   const intervalMs = options.intervalMs ?? 0;
   checkNonNegativeInteger(intervalMs, '--interval', 0);
+  if (options.timeoutMs !== undefined) checkNonNegativeInteger(options.timeoutMs, '--timeout', 0);
   const agent = requireBuiltAgent();
   const outDir = prepareOutDir(options.outDir);
   const cwd = options.cwd ?? process.cwd();
 
-  const manifest = newManifest('command', outDir, { command: { argv: options.command, cwd, intervalMs } });
-  writeManifest(outDir, manifest);
+  const manifest = newManifest('command', outDir, { command: { argv: options.command, cwd, intervalMs }, timeoutMs: options.timeoutMs || undefined });
+  writeFirstManifest(outDir, manifest);
 
   const env = cleanEnv(options.env ?? process.env);
   env.NODE_OPTIONS = appendRequire(env.NODE_OPTIONS, agent);
@@ -40,18 +41,22 @@ export async function captureCommand(options: CommandCaptureOptions): Promise<Ca
   const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
   const [file, ...args] = options.command;
   const outcome = await runChild(file!, args, { stdio: 'inherit', env, cwd }, manifest, summary, { ...options });
-  const ending = commandEnding(outcome, options.command);
+  const ending = commandEnding(outcome, summary, options.command, manifest.snapshots.length, outDir, options.timeoutMs);
   options.onProgress?.({ kind: 'ended', ending });
   const result = finishManifest(manifest, ending, outcome, summary.notes);
   if (result.ok && manifest.processes.length === 0) {
     // Not a failure of the command, but nothing was captured.
     result.manifest.notes = [...(result.manifest.notes ?? []), 'no node process loaded the agent (was NODE_OPTIONS dropped?)'];
-    writeManifest(outDir, result.manifest);
+    try {
+      writeManifest(outDir, result.manifest);
+    } catch {
+      // The manifest written a moment ago stands; only this note is missing from it.
+    }
   }
   return result;
 }
 
-function commandEnding(outcome: ChildOutcome, command: string[]): CaptureEnding {
+function commandEnding(outcome: ChildOutcome, summary: EventSummary, command: string[], written: number, outDir: string, timeoutMs: number | undefined): CaptureEnding {
   const base = { exitCode: outcome.exitCode, signal: outcome.signal };
   const name = command[0]!;
   if (outcome.spawnError) {
@@ -60,6 +65,15 @@ function commandEnding(outcome: ChildOutcome, command: string[]): CaptureEnding 
     return { how: 'spawn-failed', ...base, message: `cannot run ${name}: ${reason}` };
   }
   if (outcome.aborted) return { how: 'aborted', ...base, message: `capture interrupted; ${name} was stopped` };
+  if (outcome.timedOut) {
+    const killed = outcome.signal ? `; stopped with ${outcome.signal}` : '';
+    return { how: 'timed-out', ...base, message: `${name} timed out after ${timeoutMs} ms${killed}; ${written} snapshot(s) kept` };
+  }
+  // The command may well have finished; the capture did not. (A manifest.json
+  // the parent cannot write is finishManifest's to report.)
+  if (summary.diskFull !== undefined) {
+    return { how: 'disk-full', ...base, message: `no space left on device writing ${summary.diskFull}; ${written} snapshot(s) written before are kept in ${outDir}` };
+  }
   if (outcome.signal) return { how: 'signal', ...base, message: `${name} was killed by ${outcome.signal}` };
   if (outcome.exitCode !== 0) return { how: 'exited', ...base, message: `${name} exited with code ${outcome.exitCode}` };
   return { how: 'completed', ...base };

@@ -11,6 +11,8 @@ export interface ByteSource {
   name: string;
   /** Size in bytes on disk, when known (not for stdin). */
   size: number | undefined;
+  /** Gzip (or stdin, which may be): the content is larger than `size`. */
+  compressed: boolean;
   /** Chunks in order; a yielded buffer may be reused after the consumer returns. */
   chunks(): AsyncGenerator<Uint8Array>;
   /** Bytes of the input (compressed bytes for .gz) read so far. */
@@ -53,6 +55,7 @@ function fileSource(name: string, fd: number, size: number, chunkSize: number): 
   return {
     name,
     size,
+    compressed: false,
     bytesRead: () => read,
     async *chunks() {
       const buffer = Buffer.allocUnsafe(chunkSize);
@@ -75,6 +78,7 @@ function streamSource(name: string, size: number | undefined, input: NodeJS.Read
   return {
     name,
     size,
+    compressed: true,
     bytesRead: () => read,
     async *chunks() {
       let gunzip: ReturnType<typeof createGunzip> | undefined;
@@ -90,7 +94,7 @@ function streamSource(name: string, size: number | undefined, input: NodeJS.Read
       if (firstChunk.done) return;
       const head = firstChunk.value;
       if (head.length >= 2 && head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1) {
-        gunzip = createGunzip({ chunkSize: Math.min(chunkSize, 1 << 20) });
+        gunzip = createGunzip({ chunkSize: Math.max(64, Math.min(chunkSize, 1 << 20)) });
         const feed = (async () => {
           gunzip!.write(head);
           for await (const chunk of raw) {

@@ -27,7 +27,8 @@ export interface LoadOptions {
  */
 export async function loadSnapshot(path: string, options: LoadOptions = {}): Promise<HeapSnapshot> {
   const source = openByteSource(path, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const parser = new SnapshotParser(source.name);
+  // Only a plain file's size bounds the content (gzip and stdin are unknown).
+  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size);
   const report = options.onProgress;
   let lastReport = 0;
   for await (const chunk of source.chunks()) {

@@ -95,7 +95,8 @@ export class SnapshotParser {
   private traceTree: unknown;
   private unknownSections: string[] = [];
 
-  constructor(readonly file: string) {}
+  /** @param sizeHint bytes of the whole input, when known: bounds what the meta may declare. */
+  constructor(readonly file: string, private readonly sizeHint?: number) {}
 
   /** Feeds the next chunk. The chunk may be reused by the caller afterwards. */
   write(chunk: Uint8Array): void {
@@ -263,7 +264,15 @@ export class SnapshotParser {
     if (declared !== undefined && declared > MAX_TYPED_ARRAY_LENGTH) {
       throw this.error(`"${key}" declares more values than one typed array can hold`, declared, 0);
     }
-    return declared === undefined ? new GrowableU32(1024, false) : new GrowableU32(declared, true);
+    // Every value takes at least two bytes ("0,"): a count the file cannot hold is corrupt.
+    if (declared !== undefined && this.sizeHint !== undefined && declared > this.sizeHint / 2) {
+      throw this.error(`"${key}" declares more values than the file can hold`, declared, 0);
+    }
+    try {
+      return declared === undefined ? new GrowableU32(1024, false) : new GrowableU32(declared, true);
+    } catch {
+      throw this.error(`cannot allocate memory for the ${declared} values "${key}" declares`, declared, 0);
+    }
   }
 
   /**

@@ -7,26 +7,27 @@ import { analyzeSnapshots } from '../../analysis/analyze.js';
 import type { AnalysisResult } from '../../analysis/result.js';
 import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { EXIT_LEAK } from '../exit-codes.js';
+import type { Budgets } from '../../analysis/budget.js';
 import { analysisProgressReporter } from '../progress.js';
-import { renderAnalysis } from '../render-analysis.js';
 import { formatBytes } from '../format.js';
 import { UsageError } from '../usage-error.js';
+import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from './report.js';
 
-interface CaptureFlags {
+interface CaptureFlags extends GateFlags {
   scenario?: string;
   iterations: string;
   snapshots: string;
   warmup: string;
   out: string;
   interval?: string;
+  timeout?: string;
   json?: string;
 }
 
 const SCENARIO_ONLY = ['iterations', 'snapshots', 'warmup'] as const;
 
 export function registerCapture(program: Command): void {
-  program
+  const capture = program
     .command('capture')
     .description('run a scenario (or any command) with the agent and write heap snapshots plus manifest.json')
     .usage('--out <dir> --scenario <module> [--iterations <n>] [--snapshots <k>] [--warmup <n>]\n       napi-heapdiff capture --out <dir> [--interval <ms>] -- <command...>')
@@ -36,9 +37,12 @@ export function registerCapture(program: Command): void {
     .option('--snapshots <k>', 'scenario: snapshots to write (at least 2)', '3')
     .option('--warmup <n>', 'scenario: iterations before the first snapshot', '10')
     .option('--interval <ms>', 'command: also snapshot every node process every <ms>')
+    .option('--timeout <ms>', 'stop the scenario process or command after <ms> (SIGTERM, SIGKILL 2 s later); snapshots written are kept, exit 2')
     .option('--json <file>', 'also write the result (manifest-level) as JSON to this file')
-    .argument('[command...]', 'command to run with the agent, after --')
+    .argument('[command...]', 'command to run with the agent, after --');
+  addGateOptions(capture)
     .action(async (commandArgv: string[], flags: CaptureFlags, command: Command) => {
+      const budgets = resolveBudgets(flags);
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
       const onProgress = progressPrinter();
       const controller = new AbortController();
@@ -55,6 +59,7 @@ export function registerCapture(program: Command): void {
             iterations: integer(flags.iterations, '--iterations'),
             snapshots: integer(flags.snapshots, '--snapshots'),
             warmup: integer(flags.warmup, '--warmup'),
+            timeoutMs: flags.timeout === undefined ? undefined : integer(flags.timeout, '--timeout'),
             outDir: flags.out,
             onProgress,
             signal: controller.signal,
@@ -66,6 +71,7 @@ export function registerCapture(program: Command): void {
           result = await captureCommand({
             command: commandArgv,
             intervalMs: flags.interval === undefined ? 0 : integer(flags.interval, '--interval'),
+            timeoutMs: flags.timeout === undefined ? undefined : integer(flags.timeout, '--timeout'),
             outDir: flags.out,
             onProgress,
             signal: controller.signal,
@@ -75,7 +81,7 @@ export function registerCapture(program: Command): void {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       }
-      await finishCapture(result, flags);
+      await finishCapture(result, flags, budgets);
     });
 }
 
@@ -84,20 +90,32 @@ export function registerCapture(program: Command): void {
  * analysis as `diff` (printed, and written by --json with the capture's own
  * outcome beside it); a failed child is still exit 2 after that.
  */
-async function finishCapture(result: CaptureResult, flags: CaptureFlags): Promise<void> {
+async function finishCapture(result: CaptureResult, flags: CaptureFlags, budgets: Budgets): Promise<void> {
   const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
   const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
   const where = relative(process.cwd(), manifest.outDir) || '.';
   let analysis: AnalysisResult | undefined;
   if (manifest.snapshots.length >= 2) {
     process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
-    analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter() });
-    process.stdout.write(renderAnalysis(analysis));
+    try {
+      analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter() });
+    } catch (error) {
+      // A failed capture (full disk: manifest.json not updated) is reported by its own reason, below.
+      if (ok) throw error;
+    }
+    if (analysis) deliverResult(analysis, budgets, flags, { saved: { ...analysis, capture } });
   }
-  if (flags.json) writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
-  if (!ok) throw new Error(failure ?? 'capture failed');
-  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json\n`);
-  if (analysis?.verdict === 'leak') process.exitCode = EXIT_LEAK;
+  let jsonFailure = '';
+  if (flags.json) {
+    try {
+      writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
+    } catch (error) {
+      if (ok) throw error;
+      jsonFailure = `; ${flags.json} not written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    }
+  }
+  if (!ok) throw new Error(`${failure ?? 'capture failed'}${jsonFailure}`);
+  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json${flags.report ? '; no report (nothing to analyse)' : ''}\n`);
 }
 
 function integer(text: string, flag: string): number {
