@@ -25,6 +25,9 @@ const MAX_EXAMPLES = 10;
 export function computeDominators(graph: HeapGraph): Dominators {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeToNodeOffset } = layout;
+  // Shallow sizes first: their scratch arrays are garbage before the
+  // Lengauer–Tarjan ones exist, which keeps the peak lower on big heaps.
+  const shallow = graph.shallowSizes();
   const essential = graph.essentialEdges();
   const { firstRetainer, retainingNode } = graph.retainers();
 
@@ -146,7 +149,6 @@ export function computeDominators(graph: HeapGraph): Dominators {
   // `label` is no longer needed: it becomes the result, dominator per ordinal.
   const dominator = label.subarray(0, nodeCount);
   const retainedSize = new Float64Array(nodeCount);
-  const shallow = graph.shallowSizes();
   for (let o = 0; o < nodeCount; o++) {
     dominator[o] = dom[o + 1]! - 1;
     retainedSize[o] = shallow[o]!;
