@@ -7,39 +7,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { gc, mem, stopGcObserver, timer } from './measure.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [caseName, file, resultFile, sectionsArg] = process.argv.slice(2);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
 
-// GC time while loading (the observer's entries arrive asynchronously; collected before reporting).
-let gcMs = 0;
-let gcCount = 0;
-const gcObserver = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) { gcMs += e.duration; gcCount++; }
-});
-gcObserver.observe({ entryTypes: ['gc'] });
-
-function timer() {
-  const t0 = performance.now();
-  let last = t0;
-  const phases = {};
-  return {
-    t0,
-    phases,
-    mark(name, at = performance.now()) { phases[name] = (phases[name] ?? 0) + (at - last); last = at; },
-    total: () => performance.now() - t0,
-  };
-}
 
 const round = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v]));
-function mem() {
-  const m = process.memoryUsage();
-  const mb = (x) => Math.round(x / 1e6);
-  return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers) };
-}
 
 // ---------------------------------------------------------------- floor
 // floor.js: 4 MiB reads into one reused buffer + one byte pass (count commas). What no streaming
@@ -173,13 +150,13 @@ async function main() {
     result = { ok: false, error: String(e?.message ?? e).slice(0, 600), errorCode: e?.code, afterMs: performance.now() - tStart };
   }
   await new Promise((resolve) => setTimeout(resolve, 100)); // gc entries are delivered on a later tick
-  gcObserver.disconnect();
-  result.gcMs = gcMs;
-  result.gcCount = gcCount;
+  stopGcObserver();
+  result.gcMs = gc.ms;
+  result.gcCount = gc.count;
   result.loadMs = result.loadMs === undefined ? undefined : Math.round(result.loadMs);
   if (result.phases) result.phases = round(result.phases);
   result.afterMs = result.afterMs === undefined ? undefined : Math.round(result.afterMs);
-  result.gcMs = Math.round(gcMs);
+  result.gcMs = Math.round(gc.ms);
   result.maxRssKiB = process.resourceUsage().maxRSS; // last: this process's own peak RSS
   fs.writeFileSync(resultFile, JSON.stringify(result));
   process.exit(result.ok ? 0 : 1);

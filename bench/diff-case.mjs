@@ -12,32 +12,14 @@
 // very end process.resourceUsage().maxRSS (KiB).
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { gc, mem, stopGcObserver, timer } from './measure.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [caseName, fileA, fileB, resultFile] = process.argv.slice(2);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
 
-let gcMs = 0;
-let gcCount = 0;
-const gcObserver = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) { gcMs += e.duration; gcCount++; }
-});
-gcObserver.observe({ entryTypes: ['gc'] });
-
-function timer() {
-  const t0 = performance.now();
-  let last = t0;
-  const phases = {};
-  return {
-    phases,
-    mark(name, at = performance.now()) { phases[name] = (phases[name] ?? 0) + (at - last); last = at; },
-    total: () => performance.now() - t0,
-  };
-}
-const mb = (x) => Math.round(x / 1e6);
-const mem = () => { const m = process.memoryUsage(); return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers) }; };
 
 async function load2() {
   const { loadSnapshot } = await dist('snapshot/load.js');
@@ -103,9 +85,9 @@ async function main() {
     result = { ok: false, error: String(e?.message ?? e).slice(0, 600), afterMs: Math.round(performance.now() - tStart) };
   }
   await new Promise((resolve) => setTimeout(resolve, 100)); // gc entries arrive on a later tick
-  gcObserver.disconnect();
-  result.gcMs = Math.round(gcMs);
-  result.gcCount = gcCount;
+  stopGcObserver();
+  result.gcMs = Math.round(gc.ms);
+  result.gcCount = gc.count;
   if (result.loadMs !== undefined) result.loadMs = Math.round(result.loadMs);
   if (result.phases) result.phases = Object.fromEntries(Object.entries(result.phases).map(([k, v]) => [k, Math.round(v)]));
   result.maxRssKiB = process.resourceUsage().maxRSS;
