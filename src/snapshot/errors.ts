@@ -30,7 +30,7 @@ function preview(value: unknown): string {
 
 /** A problem that does not stop analysis, e.g. nodes no root reaches. */
 export interface SnapshotAnomaly {
-  kind: 'unreachable-nodes' | 'unknown-section' | 'zero-size-root';
+  kind: 'unreachable-nodes' | 'unknown-section';
   message: string;
   /** How many times it occurred; the list of examples is capped. */
   count: number;

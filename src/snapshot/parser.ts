@@ -149,11 +149,6 @@ export class SnapshotParser {
     };
   }
 
-  /** Bytes consumed so far. */
-  get bytesConsumed(): number {
-    return this.offset;
-  }
-
   private describeState(): string {
     switch (this.state) {
       case State.Start: return 'nothing (empty input)';
