@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAgentRecords, type AgentNameView, type AgentRecords } from '../src/analysis/agent-records.js';
+import { readAgentRecords, STACK_NOT_SAMPLED, type AgentNameView, type AgentRecords } from '../src/analysis/agent-records.js';
 import type { CaptureManifest } from '../src/capture/manifest.js';
 import { appendRequire } from '../src/capture/node-options.js';
 import { EVENTS_FILE, ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL } from '../src/capture/protocol.js';
@@ -492,7 +492,7 @@ describe('agent', () => {
   });
 
   it('agrees with the capture library on its environment variables and events file', () => {
-    const r = run(['-e', `const a = require(${JSON.stringify(agent)}); console.log(JSON.stringify([a.ENV_CAPTURE_DIR, a.ENV_CAPTURE_INTERVAL, a.EVENTS_FILE, a.SCHEMA_VERSION, a.REGISTRY_MARKER, a.RECORD_TAG_PREFIX]))`]);
-    expect(JSON.parse(r.stdout)).toEqual([ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL, EVENTS_FILE, '1', 'napi-heapdiff agent registry', 'napi:']);
+    const r = run(['-e', `const a = require(${JSON.stringify(agent)}); console.log(JSON.stringify([a.ENV_CAPTURE_DIR, a.ENV_CAPTURE_INTERVAL, a.EVENTS_FILE, a.SCHEMA_VERSION, a.REGISTRY_MARKER, a.RECORD_TAG_PREFIX, a.STACK_NOT_SAMPLED]))`]);
+    expect(JSON.parse(r.stdout)).toEqual([ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL, EVENTS_FILE, '1', 'napi-heapdiff agent registry', 'napi:', STACK_NOT_SAMPLED]);
   });
 });

@@ -10,7 +10,8 @@ import { NONE, type HeapGraph } from '../graph/heap-graph.js';
 export const REGISTRY_CLASS = 'NapiHeapdiffRegistry';
 export const REGISTRY_MARKER = 'napi-heapdiff agent registry';
 export const RECORD_TAG_PREFIX = 'napi:';
-export const SUPPORTED_SCHEMA = '1';
+/** The `stack` of a record whose creation stack the agent did not sample. */
+export const STACK_NOT_SAMPLED = '(creation stack not sampled)';
 
 export interface HookCounters {
   init: number;

@@ -2,7 +2,8 @@ import { basename, dirname } from 'node:path';
 import { retainingPath } from '../graph/distances.js';
 import { HeapGraph } from '../graph/heap-graph.js';
 import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
-import { takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
+import { STACK_NOT_SAMPLED } from './agent-records.js';
+import { groupKey, parseGroupKey, takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
 import { loadCaptureLedger } from '../ledger/capture-ledger.js';
 import type { NameLedger } from '../ledger/ledger.js';
 import { classifyAsyncLeak, LEAK_KINDS, type LeakKind } from './leak-kinds.js';
@@ -35,8 +36,6 @@ export interface AnalyzeOptions {
 }
 
 const MAX_CREATION_SITES = 5;
-/** The agent's stack text for records whose creation stack was not sampled (agent.cts). */
-const STACK_NOT_SAMPLED = '(creation stack not sampled)';
 
 /**
  * Attributes growth across a series of snapshots (k ≥ 2) to native async
@@ -72,11 +71,11 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   // A name holding a lone surrogate is written '?' by V8's snapshot writer and
   // U+FFFD in the trace file: join the two spellings to one row.
   const spelling = (name: string) => name.replaceAll('\uFFFD', '?');
-  const heapNames = new Map(keys.filter((key) => key.startsWith('async-context\u0000')).map((key) => [spelling(key.split('\u0000')[1]!), key.split('\u0000')[1]!]));
+  const heapNames = new Map(keys.map(parseGroupKey).filter((g) => g.kind === 'async-context').map((g) => [spelling(g.name), g.name]));
   const ledgerByName = new Map((ledgers ?? []).map((entry) => [heapNames.get(spelling(entry.name)) ?? entry.name, entry]));
   // Names only the ledger saw (no agent, or contexts the heap never held) get a row too.
   for (const name of ledgerByName.keys()) {
-    const key = `async-context\u0000${name}\u0000`;
+    const key = groupKey('async-context', name);
     if (!keys.includes(key)) keys.push(key);
   }
 
@@ -85,7 +84,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   let unchangedReferenceGroups = 0;
   for (const key of keys) {
     const members = censuses.map((census) => census.groups.get(key));
-    const [kind, name, location] = key.split('\u0000') as [string, string, string];
+    const { kind, name, location } = parseGroupKey(key);
     const sample = members.findLast((m) => m !== undefined);
     const ledger = kind === 'async-context' ? ledgerByName.get(name) : undefined;
     const openAtWorkerTeardown = members.map((m) => m?.openAtWorkerTeardown ?? 0);
@@ -190,7 +189,7 @@ function labelLeakKinds(rows: AsyncContextRow[], references: ReferenceRow[], cen
   const leakingFunctionRates = references.filter((r) => r.verdict === 'leak' && r.location !== null).map((r) => r.perIteration);
   for (const row of rows) {
     if (row.verdict !== 'leak') continue;
-    const before = first.groups.get(`async-context\u0000${row.name}\u0000`)?.counters;
+    const before = first.groups.get(groupKey('async-context', row.name))?.counters;
     const after = row.counters;
     const scopes = (c: typeof after | undefined) => (c ? c.before - c.after : 0);
     const ledger = ledgers.get(row.name);

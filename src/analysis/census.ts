@@ -40,7 +40,13 @@ export interface SnapshotCensus {
   cleanupQueueBytes: number;
 }
 
-const groupKey = (kind: GroupKind, name: string, location: string | undefined) => `${kind}\u0000${name}\u0000${location ?? ''}`;
+/** A group's identity across snapshots: kind, name and location, NUL-separated. */
+export const groupKey = (kind: GroupKind, name: string, location?: string): string => `${kind}\u0000${name}\u0000${location ?? ''}`;
+
+export function parseGroupKey(key: string): { kind: GroupKind; name: string; location: string } {
+  const [kind, name, location] = key.split('\u0000') as [GroupKind, string, string];
+  return { kind, name, location };
+}
 
 /**
  * What one snapshot holds of each group: the agent's named async contexts, and

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { EVENTS_FILE, MANIFEST_FILE, SCENARIO_OUTPUT_FILE } from './protocol.js';
 
@@ -188,9 +188,4 @@ function rmdirQuietly(folder: string): void {
   } catch {
     // not empty or gone
   }
-}
-
-/** "a/b" with "/" on every platform. */
-export function portable(path: string): string {
-  return path.split(sep).join('/');
 }

@@ -1,15 +1,5 @@
 import { SnapshotFormatError } from './errors.js';
 
-/** `snapshot.meta` as V8 writes it; only the parts the layout needs are typed. */
-export interface SnapshotMeta {
-  node_fields: string[];
-  node_types: unknown[];
-  edge_fields: string[];
-  edge_types: unknown[];
-  location_fields?: string[];
-  [key: string]: unknown;
-}
-
 /** Node type names V8 uses; any may be absent from a given version's meta. */
 const NODE_TYPE_NAMES = [
   'hidden', 'array', 'string', 'object', 'code', 'closure', 'regexp', 'number', 'native',

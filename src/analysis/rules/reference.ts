@@ -14,6 +14,7 @@ export const reference: HandleRule = {
       const location = locations.locationOf(target);
       return { kind: 'reference', name: graph.nodeName(target) || '(anonymous function)', location: location && formatLocation(location) };
     }
-    return { kind: 'reference', name: graph.classes().names[graph.classes().classOf[target]!]!, location: undefined };
+    const { names, classOf } = graph.classes();
+    return { kind: 'reference', name: names[classOf[target]!]!, location: undefined };
   },
 };

@@ -98,7 +98,8 @@ async function finishCapture(result: CaptureResult, flags: CaptureFlags, budgets
   if (manifest.snapshots.length >= 2) {
     process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
     try {
-      analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter() });
+      // Under valgrind --trace-children=yes the same capture line reaches the child that leaks.
+      analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter(), command: process.argv });
     } catch (error) {
       // A failed capture (full disk: manifest.json not updated) is reported by its own reason, below.
       if (ok) throw error;
