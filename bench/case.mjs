@@ -37,13 +37,14 @@ async function floor() {
 // Hook fs.readSync (byte-source.js imports it from node:fs; syncBuiltinESMExports updates that
 // binding) to split loadSnapshot into read / parse (per file section) / end+validate without
 // touching src/. ~200 performance.now() calls per GB: no measurable cost.
-const reads = []; // [start, end, bytes] for chunk reads (position null)
+const CHUNK = 4 << 20; // byte-source.js's chunk size: other reads are the edges split's blocks
+const reads = []; // [start, end, bytes, position] for chunk reads
 function hookReads() {
   const original = fs.readSync;
   fs.readSync = function readSyncTimed(fd, buffer, offset, length, position) {
     const start = performance.now();
     const n = original.apply(this, arguments);
-    if (position === null || position === undefined) reads.push([start, performance.now(), n]);
+    if (buffer.length === CHUNK) reads.push([start, performance.now(), n, position]);
     return n;
   };
   syncBuiltinESMExports();
@@ -54,14 +55,16 @@ function splitLoad(t0, tEnd, sections) {
   const add = (k, v) => { phases[k] = (phases[k] ?? 0) + v; };
   if (reads.length === 0) return { 'loadSnapshot (unsplit)': tEnd - t0 };
   add('open', reads[0][0] - t0);
-  let pos = 0;
   for (let k = 0; k < reads.length; k++) {
-    const [start, end, n] = reads[k];
+    const [start, end, n, pos] = reads[k];
     add('read', end - start);
     if (n <= 0) { add('end+validate', tEnd - end); break; }
     const gap = (k + 1 < reads.length ? reads[k + 1][0] : tEnd) - end;
+    // The loader jumped (the edges were parsed by two threads between these chunk reads):
+    // the whole gap is that, but for the few MB of nodes left in this chunk.
+    if (k + 1 < reads.length && reads[k + 1][3] !== pos + n) add('edges (two threads)', gap);
     // Apportion this chunk's parse time to the file sections it covers, by bytes.
-    if (!sections) add('parse', gap);
+    else if (!sections) add('parse', gap);
     else {
       for (let s = 0; s < sections.length; s++) {
         const lo = Math.max(pos, sections[s].start);
@@ -69,7 +72,6 @@ function splitLoad(t0, tEnd, sections) {
         if (hi > lo) add(`parse ${sections[s].name}`, (gap * (hi - lo)) / n);
       }
     }
-    pos += n;
   }
   return phases;
 }

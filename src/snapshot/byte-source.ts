@@ -17,6 +17,8 @@ export interface ByteSource {
   chunks(): AsyncGenerator<Uint8Array>;
   /** Bytes of the input (compressed bytes for .gz) read so far. */
   bytesRead(): number;
+  /** Plain files only: the next chunk starts at this byte offset. */
+  seek?(position: number): void;
 }
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -51,19 +53,22 @@ export function openByteSource(path: string, chunkSize = DEFAULT_CHUNK_SIZE): By
 }
 
 function fileSource(name: string, fd: number, size: number, chunkSize: number): ByteSource {
-  let read = 0;
+  let position = 0;
   return {
     name,
     size,
     compressed: false,
-    bytesRead: () => read,
+    bytesRead: () => position,
+    seek: (to) => {
+      position = to;
+    },
     async *chunks() {
       const buffer = Buffer.allocUnsafe(chunkSize);
       try {
         for (;;) {
-          const n = readSync(fd, buffer, 0, chunkSize, null);
+          const n = readSync(fd, buffer, 0, chunkSize, position);
           if (n <= 0) return;
-          read += n;
+          position += n;
           yield buffer.subarray(0, n);
         }
       } finally {

@@ -10,6 +10,13 @@ export class GrowableU32 {
     this.array = new Uint32Array(Math.max(initialCapacity, fixed ? 0 : 1024));
   }
 
+  /** A fixed-size instance over storage allocated elsewhere (e.g. shared with a worker). */
+  static over(storage: Uint32Array): GrowableU32 {
+    const instance = new GrowableU32(0, true);
+    instance.array = storage;
+    return instance;
+  }
+
   /** Makes room for at least one more value; false when a fixed array is full. */
   grow(): boolean {
     if (this.fixed) return false;

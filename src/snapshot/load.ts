@@ -1,4 +1,5 @@
-import { openByteSource, DEFAULT_CHUNK_SIZE } from './byte-source.js';
+import { openByteSource, DEFAULT_CHUNK_SIZE, type ByteSource } from './byte-source.js';
+import { EdgeSplit, SPLIT_MIN_BYTES } from './split-edges.js';
 import type { HeapSnapshot } from './heap-snapshot.js';
 import { SnapshotParser } from './parser.js';
 import { validateSections } from './validate.js';
@@ -14,6 +15,13 @@ export interface LoadOptions {
   /** Called now and then while reading; the library itself never prints. */
   onProgress?: (progress: LoadProgress) => void;
   chunkSize?: number;
+  /**
+   * Parse the `edges` of a plain file with a second thread: "auto" (default)
+   * from SPLIT_MIN_BYTES on, or always / never. The result is the same.
+   */
+  splitEdges?: 'auto' | boolean;
+  /** Block size of the split (tests use small ones to cross many block boundaries). */
+  splitBlockSize?: number;
 }
 
 /**
@@ -27,23 +35,43 @@ export interface LoadOptions {
  */
 export async function loadSnapshot(path: string, options: LoadOptions = {}): Promise<HeapSnapshot> {
   const source = openByteSource(path, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  const split = wantsSplit(source, options) ? new EdgeSplit(path, source.size!, { blockSize: options.splitBlockSize }) : undefined;
   // Only a plain file's size bounds the content (gzip and stdin are unknown).
-  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size);
+  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (count) => split.start(count) });
   const report = options.onProgress;
   let lastReport = 0;
-  for await (const chunk of source.chunks()) {
-    parser.write(chunk);
-    if (report) {
-      const now = Date.now();
-      if (now - lastReport >= 250) {
-        lastReport = now;
-        report({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
+  try {
+    for await (const chunk of source.chunks()) {
+      parser.write(chunk);
+      const edgesStart = parser.pausedAt;
+      if (edgesStart !== undefined) {
+        // The parser stopped at the first byte of the edges: parse them with
+        // two threads, or let the parser do it from there.
+        const edgesEnd = await split!.run(edgesStart);
+        if (edgesEnd === undefined) parser.parseEdgesFrom(edgesStart);
+        else parser.skipEdgesTo(edgesEnd);
+        source.seek!(edgesEnd ?? edgesStart);
+      }
+      if (report) {
+        const now = Date.now();
+        if (now - lastReport >= 250) {
+          lastReport = now;
+          report({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
+        }
       }
     }
+  } finally {
+    await split?.stop();
   }
   const snapshot = validateSections(source.name, parser.end());
   report?.({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
   return snapshot;
+}
+
+function wantsSplit(source: ByteSource, options: LoadOptions): boolean {
+  if (!source.seek || source.size === undefined) return false;
+  const choice = options.splitEdges ?? 'auto';
+  return choice === 'auto' ? source.size >= SPLIT_MIN_BYTES : choice;
 }
 
 /** Parses a snapshot held in memory (tests, small inputs), fed in chunks of the given size. */

@@ -22,6 +22,16 @@ export interface ParsedSections {
   unknownSections: string[];
 }
 
+/**
+ * Lets the loader parse the `edges` array itself (split-edges.ts): once the
+ * meta declares the edge count, `prepareEdges` may return the storage to fill;
+ * the parser then stops at the array's first byte (`pausedAt`) until the
+ * loader calls `skipEdgesTo` (parsed) or `parseEdgesFrom` (do it here).
+ */
+export interface EdgesHandoff {
+  prepareEdges(valueCount: number): Uint32Array | undefined;
+}
+
 const enum State {
   Start,
   KeyOrEnd,
@@ -94,15 +104,46 @@ export class SnapshotParser {
   private numeric = new Map<string, GrowableU32>();
   private traceTree: unknown;
   private unknownSections: string[] = [];
+  private edgesStorage: Uint32Array | undefined;
+  private paused: number | undefined;
 
   /** @param sizeHint bytes of the whole input, when known: bounds what the meta may declare. */
-  constructor(readonly file: string, private readonly sizeHint?: number) {}
+  constructor(
+    readonly file: string,
+    private readonly sizeHint?: number,
+    private readonly handoff?: EdgesHandoff,
+  ) {}
 
-  /** Feeds the next chunk. The chunk may be reused by the caller afterwards. */
+  /** Offset of the first byte of `edges` while waiting for the loader (see EdgesHandoff). */
+  get pausedAt(): number | undefined {
+    return this.paused;
+  }
+
+  /** The loader filled the edges array; input resumes at `offset`, its closing "]". */
+  skipEdgesTo(offset: number): void {
+    const target = this.target!;
+    target.length = target.array.length;
+    this.expectValue = false;
+    this.offset = offset;
+    this.paused = undefined;
+  }
+
+  /** The loader did not parse the edges: input resumes at `offset`, their first byte. */
+  parseEdgesFrom(offset: number): void {
+    this.target!.length = 0;
+    this.offset = offset;
+    this.paused = undefined;
+  }
+
+  /**
+   * Feeds the next chunk. The chunk may be reused by the caller afterwards.
+   * While paused (see EdgesHandoff) the rest of the chunk is not consumed.
+   */
   write(chunk: Uint8Array): void {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
+      if (this.paused !== undefined) return;
       switch (this.state) {
         case State.NumberArray:
           i = this.parseNumbers(chunk, i, n);
@@ -236,6 +277,7 @@ export class SnapshotParser {
         this.expectValue = true;
         this.arrayEmpty = true;
         this.state = State.NumberArray;
+        if (key === 'edges' && this.edgesStorage) this.paused = this.offset + i + 1;
       }
       return i + 1;
     }
@@ -254,20 +296,27 @@ export class SnapshotParser {
       key === 'nodes' && this.nodeCountDeclared !== undefined ? this.nodeCountDeclared * this.nodeFieldCount
       : key === 'edges' && this.edgeCountDeclared !== undefined ? this.edgeCountDeclared * this.edgeFieldCount
       : undefined;
-    // One Uint32Array holds 2^32 values on 64-bit Node 20+ (1.4 billion edges);
-    // a declared size past that is a corrupt count, not a real heap.
-    if (declared !== undefined && declared > MAX_TYPED_ARRAY_LENGTH) {
-      throw this.error(`"${key}" declares more values than one typed array can hold`, declared, 0);
-    }
-    // Every value takes at least two bytes ("0,"): a count the file cannot hold is corrupt.
-    if (declared !== undefined && this.sizeHint !== undefined && declared > this.sizeHint / 2) {
-      throw this.error(`"${key}" declares more values than the file can hold`, declared, 0);
-    }
+    if (declared !== undefined) this.declaredFits(key, declared, 0);
+    if (key === 'edges' && this.edgesStorage) return GrowableU32.over(this.edgesStorage);
     try {
       return declared === undefined ? new GrowableU32(1024, false) : new GrowableU32(declared, true);
     } catch {
       throw this.error(`cannot allocate memory for the ${declared} values "${key}" declares`, declared, 0);
     }
+  }
+
+  /** Throws when a declared value count is corrupt; true otherwise. */
+  private declaredFits(key: string, declared: number, index: number): true {
+    // One Uint32Array holds 2^32 values on 64-bit Node 20+ (1.4 billion edges);
+    // a declared size past that is a corrupt count, not a real heap.
+    if (declared > MAX_TYPED_ARRAY_LENGTH) {
+      throw this.error(`"${key}" declares more values than one typed array can hold`, declared, index);
+    }
+    // Every value takes at least two bytes ("0,"): a count the file cannot hold is corrupt.
+    if (this.sizeHint !== undefined && declared > this.sizeHint / 2) {
+      throw this.error(`"${key}" declares more values than the file can hold`, declared, index);
+    }
+    return true;
   }
 
   /**
@@ -506,6 +555,14 @@ export class SnapshotParser {
       this.edgeFieldCount = Array.isArray(m.edge_fields) ? m.edge_fields.length : 0;
       if (this.nodeFieldCount === 0 || this.edgeFieldCount === 0) {
         throw this.error('wrong meta: node_fields or edge_fields is missing or empty', undefined, index);
+      }
+      const edgeValues = this.edgeCountDeclared === undefined ? undefined : this.edgeCountDeclared * this.edgeFieldCount;
+      if (this.handoff && edgeValues !== undefined && this.declaredFits('edges', edgeValues, index)) {
+        try {
+          this.edgesStorage = this.handoff.prepareEdges(edgeValues);
+        } catch {
+          throw this.error(`cannot allocate memory for the ${edgeValues} values "edges" declares`, edgeValues, index);
+        }
       }
     } else if (key === 'trace_tree') {
       this.traceTree = value;

@@ -1,0 +1,226 @@
+/**
+ * The second thread's half of a split `edges` parse (see split-edges.ts).
+ *
+ * The edges array holds exactly edge_count × edge_fields values, so its last
+ * value's index is known before anyone reaches it: this thread finds where the
+ * array ends (from the end of the file) and parses it backwards, writing from
+ * the last index down, while the main thread parses it forwards from the
+ * start. They take 1 MiB blocks from opposite ends through one atomic word
+ * until they meet.
+ *
+ * This function runs from its own source text in a worker started with
+ * `eval`, so the same code runs from dist/ and from the TypeScript sources
+ * under test. It must not refer to anything outside its body: constants come
+ * in `data`, modules through `load`.
+ */
+export interface EdgesFromEndData {
+  file: string;
+  fileSize: number;
+  /** Values the edges array holds: edge_count × edge fields (from the meta). */
+  valueCount: number;
+  blockSize: number;
+  values: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  results: SharedArrayBuffer;
+  slots: typeof SPLIT_SLOTS;
+}
+
+/** Int32 slots of `control` and Float64 slots of `results`, shared by both threads. */
+export const SPLIT_SLOTS = {
+  /** Handshake: SEARCHING until one side decides. */
+  phase: 0,
+  /** Packed claim word: (main's next block + 1) << 16 | worker's next block. */
+  claims: 1,
+  /** RUNNING, DONE or FAILED. */
+  worker: 2,
+  cancel: 3,
+  // Float64 slots
+  edgesEnd: 0,
+  edgesStart: 1,
+  workerValues: 2,
+  /** Commas between the start of the worker's lowest block and its first number. */
+  workerLeadCommas: 3,
+  workerLowest: 4,
+  // phases
+  searching: 0,
+  split: 1,
+  sequential: 2,
+  notFound: 3,
+  // worker states
+  running: 0,
+  done: 1,
+  failed: 2,
+  /** Main's next block + 1 before main knows where the edges start. */
+  unknownMain: 0x7fff,
+} as const;
+
+export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => unknown): void {
+  const fs = load('node:fs') as typeof import('node:fs');
+  const S = data.slots;
+  const control = new Int32Array(data.control);
+  const results = new Float64Array(data.results);
+  const values = new Uint32Array(data.values);
+  const { valueCount, blockSize, fileSize } = data;
+  const fd = fs.openSync(data.file, 'r');
+  const finish = (state: number): void => {
+    Atomics.store(control, S.worker, state);
+    Atomics.notify(control, S.worker);
+  };
+  const readAt = (buffer: Uint8Array, length: number, position: number): number => {
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buffer, got, length - got, position + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return got;
+  };
+  const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+  /**
+   * V8 writes `"edges":[...],\n"trace_function_infos":[` (heap-snapshot-generator.cc);
+   * that key cannot occur inside a string element (a string is followed by
+   * "," or "]", never ":"). Only the last 60 % of the file is searched: the
+   * edges are ~55 % of a real snapshot and start after the nodes.
+   */
+  const findEdgesEnd = (): number => {
+    const marker = Buffer.from('"trace_function_infos":[');
+    const chunk = Buffer.allocUnsafe(4 << 20);
+    const limit = Math.floor(fileSize * 0.4);
+    let high = fileSize;
+    while (high > limit) {
+      const low = Math.max(limit, high - chunk.length);
+      const n = readAt(chunk, high - low, low);
+      const at = chunk.subarray(0, n).lastIndexOf(marker);
+      if (at >= 0) {
+        // Back over "," and whitespace to the "]" that closes the edges.
+        const windowStart = Math.max(0, low + at - 64);
+        const window = Buffer.allocUnsafe(low + at - windowStart);
+        readAt(window, window.length, windowStart);
+        let i = window.length - 1;
+        while (i >= 0 && isSpace(window[i]!)) i--;
+        if (i < 0 || window[i] !== 0x2c) return -1;
+        i--;
+        while (i >= 0 && isSpace(window[i]!)) i--;
+        return i >= 0 && window[i] === 0x5d ? windowStart + i : -1;
+      }
+      if (low === limit) break;
+      high = low + marker.length - 1; // overlap: a marker across two reads is still found
+    }
+    return -1;
+  };
+
+  /** The next block from the end, or -1 when the threads have met (or main cancelled). */
+  const claim = (): number => {
+    for (;;) {
+      if (Atomics.load(control, S.cancel) !== 0) return -1;
+      const word = Atomics.load(control, S.claims);
+      const next = word & 0xffff;
+      const mainNextPlus1 = word >>> 16;
+      if (mainNextPlus1 === S.unknownMain) {
+        // Until main knows where the edges start, only the bytes that are
+        // surely edges: V values need at least 2V - 1 bytes.
+        if ((next + 1) * blockSize > 2 * valueCount - 1) {
+          Atomics.wait(control, S.claims, word, 100);
+          continue;
+        }
+      } else if (next > mainNextPlus1 - 1) {
+        return -1;
+      }
+      if (Atomics.compareExchange(control, S.claims, word, (mainNextPlus1 << 16) | (next + 1)) === word) return next;
+    }
+  };
+
+  try {
+    const end = findEdgesEnd();
+    const phase = end < 0 ? S.notFound : S.split;
+    if (end >= 0) results[S.edgesEnd] = end;
+    if (Atomics.compareExchange(control, S.phase, S.searching, phase) !== S.searching || end < 0) {
+      finish(S.done);
+      return;
+    }
+
+    const buffer = Buffer.allocUnsafe(blockSize + 12);
+    let index = valueCount - 1; // next value to write, going down
+    let aboveLead = -1; // lead commas of the block above the current one
+    let lowest = end;
+    let lowestLead = 0;
+    for (let block = claim(); block >= 0; block = claim()) {
+      const high = end - block * blockSize;
+      // Blocks that reach below the edges start exist only once main published it.
+      const low = Math.max(high - blockSize, (block + 1) * blockSize > 2 * valueCount - 1 ? results[S.edgesStart]! : 0);
+      const readFrom = low - 1; // one byte below: does a number run into this block from below?
+      const readTo = Math.min(high + 11, end); // a number starting below `high` ends within 10 digits
+      const got = readAt(buffer, readTo - readFrom, readFrom);
+      if (got !== readTo - readFrom) throw new Error('short read');
+      // Buffer indices from here on: buffer[i] is the byte at readFrom + i.
+      const first = low - readFrom; // always 1
+      let limit = high - readFrom;
+      // A number that starts in this block and runs past `high` is this block's.
+      if (high < end && buffer[limit - 1]! - 48 >>> 0 <= 9) {
+        while (limit < got && buffer[limit]! - 48 >>> 0 <= 9) limit++;
+        if (limit === got && readTo < end) throw new Error('number too long');
+      }
+      let value = 0;
+      let scale = 1;
+      let digits = 0;
+      let commas = 0; // since the last number written (going down)
+      let own = 0;
+      let tail = -1; // commas between this block's top number and its top
+      for (let i = limit - 1; i >= first; i--) {
+        const c = buffer[i]!;
+        if (c - 48 >>> 0 <= 9) {
+          if (digits === 0) {
+            if (tail < 0) tail = commas;
+            else if (commas !== 1) throw new Error('separator');
+          }
+          value += (c - 48) * scale;
+          scale *= 10;
+          if (++digits > 10) throw new Error('number too long');
+          continue;
+        }
+        if (digits > 0) {
+          if (value > 0xffffffff || index < 0) throw new Error('value');
+          values[index--] = value;
+          own++;
+          value = 0;
+          scale = 1;
+          digits = 0;
+          commas = 0;
+        }
+        if (c === 0x2c) commas++;
+        else if (!isSpace(c)) throw new Error('character');
+      }
+      let lead = commas;
+      if (digits > 0) {
+        if (buffer[first - 1]! - 48 >>> 0 <= 9) {
+          // It started below: the block below owns it and stops right after it.
+          // The comma between it and this block's lowest number was checked
+          // above (commas === 1), so the block below must see none.
+          lead = 1;
+        } else {
+          if (value > 0xffffffff || index < 0) throw new Error('value');
+          values[index--] = value;
+          own++;
+          lead = 0;
+        }
+      }
+      if (own === 0) throw new Error('a block without a number of its own');
+      // Exactly one comma between this block's top number and the next one up;
+      // none before the closing "]".
+      if (block === 0 ? tail !== 0 : tail + aboveLead !== 1) throw new Error('separator');
+      aboveLead = lead;
+      lowest = low;
+      lowestLead = lead;
+    }
+    results[S.workerValues] = valueCount - 1 - index;
+    results[S.workerLeadCommas] = lowestLead;
+    results[S.workerLowest] = lowest;
+    finish(S.done);
+  } catch {
+    // Any fault: main parses the whole array itself and reports it precisely.
+    finish(S.failed);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

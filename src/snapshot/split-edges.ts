@@ -1,0 +1,215 @@
+import { openSync, readSync, closeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgesFromEndData } from './edges-from-end.js';
+
+/** Below this size a second thread costs more to start than it saves. */
+export const SPLIT_MIN_BYTES = 32 << 20;
+
+export interface SplitOptions {
+  /** Block size the two threads take turns on (tests use tiny ones to cross many boundaries). */
+  blockSize?: number;
+}
+
+/**
+ * Parses a plain file's `edges` array with two threads: a worker parses it
+ * from the end backwards (edges-from-end.ts) while the main thread parses it
+ * from the start. The `edges` section is over half of a snapshot and the
+ * slowest to parse; the second core halves that.
+ *
+ * The split is only an optimisation. Whenever anything is not exactly as V8
+ * writes it — the end marker missing, a malformed number or separator, a
+ * count that does not add up, the worker failing — the result is "not done"
+ * and the caller parses the array sequentially, which reports the fault
+ * precisely.
+ */
+export class EdgeSplit {
+  private worker: Worker | undefined;
+  private workerGone = false;
+  private values: Uint32Array | undefined;
+  private readonly control = new Int32Array(new SharedArrayBuffer(16));
+  private readonly results = new Float64Array(new SharedArrayBuffer(8 * 5));
+  private readonly blockSize: number;
+
+  constructor(
+    private readonly file: string,
+    private readonly fileSize: number,
+    options: SplitOptions = {},
+  ) {
+    // The claim word packs block numbers in 15 bits.
+    let blockSize = options.blockSize ?? 1 << 20;
+    while (fileSize / blockSize > S.unknownMain - 2) blockSize *= 2;
+    this.blockSize = blockSize;
+    Atomics.store(this.control, S.claims, S.unknownMain << 16);
+  }
+
+  /**
+   * Called as soon as the meta declares the edge count: allocates the shared
+   * storage and starts the worker, which finds the end of the edges and starts
+   * on them while the main thread is still parsing the nodes.
+   */
+  start(valueCount: number): Uint32Array {
+    const values = new Uint32Array(new SharedArrayBuffer(valueCount * 4));
+    this.values = values;
+    if (valueCount < 2) return values;
+    const data: EdgesFromEndData = {
+      file: this.file,
+      fileSize: this.fileSize,
+      valueCount,
+      blockSize: this.blockSize,
+      values: values.buffer as SharedArrayBuffer,
+      control: this.control.buffer as SharedArrayBuffer,
+      results: this.results.buffer as SharedArrayBuffer,
+      slots: S,
+    };
+    const source = `const { workerData } = require('node:worker_threads');\n(${parseEdgesFromEnd.toString()})(workerData, require);`;
+    // A small heap of its own: the worker holds two buffers; the data is shared.
+    const worker = new Worker(source, { eval: true, workerData: data, stdout: true, stderr: true, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+    worker.unref();
+    worker.on('error', () => (this.workerGone = true));
+    worker.on('exit', () => (this.workerGone = true));
+    this.worker = worker;
+    return values;
+  }
+
+  /**
+   * Parses the edges whose first byte is at `start`. Returns the offset of the
+   * closing "]" when the whole array was parsed, or undefined when the caller
+   * must parse it sequentially (the worker has stopped by then).
+   */
+  async run(start: number): Promise<number | undefined> {
+    const values = this.values;
+    if (!values || !this.worker) return undefined;
+    const control = this.control;
+    const results = this.results;
+    // The worker is usually done searching long before the nodes are parsed;
+    // on small files it may still be starting: its search is bounded, wait.
+    while (Atomics.load(control, S.phase) === S.searching && !this.workerGone) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (Atomics.compareExchange(control, S.phase, S.searching, S.sequential) !== S.split) {
+      await this.stop();
+      return undefined;
+    }
+    const end = results[S.edgesEnd]!;
+    if (end <= start) {
+      await this.stop();
+      return undefined;
+    }
+    results[S.edgesStart] = start;
+    const blocks = Math.ceil((end - start) / this.blockSize);
+    publishMainBlocks(control, blocks);
+
+    const forward = parseForward(this.file, values, start, end, this.blockSize, control);
+    if (!forward) {
+      await this.stop();
+      return undefined;
+    }
+    while (Atomics.load(control, S.worker) === S.running && !this.workerGone) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const workerDone = Atomics.load(control, S.worker) === S.done;
+    await this.stop();
+    if (!workerDone) return undefined;
+    const workerValues = results[S.workerValues]!;
+    const meetsWorker = forward.regionEnd === results[S.workerLowest]!;
+    const commasAtMeeting = forward.tailCommas + (forward.regionEnd === end ? 0 : results[S.workerLeadCommas]!);
+    const expectedCommas = forward.regionEnd === end ? 0 : 1;
+    if (!meetsWorker || commasAtMeeting !== expectedCommas || forward.count + workerValues !== values.length) return undefined;
+    return end;
+  }
+
+  /** Stops the worker (idempotent); safe to call on any path. */
+  async stop(): Promise<void> {
+    Atomics.store(this.control, S.cancel, 1);
+    Atomics.notify(this.control, S.claims);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker && !this.workerGone) await worker.terminate();
+  }
+}
+
+/** Sets main's first block (the lowest-addressed one) in the claim word and wakes the worker. */
+function publishMainBlocks(control: Int32Array, blocks: number): void {
+  for (;;) {
+    const word = Atomics.load(control, S.claims);
+    if (Atomics.compareExchange(control, S.claims, word, (blocks << 16) | (word & 0xffff)) === word) break;
+  }
+  Atomics.notify(control, S.claims);
+}
+
+/** Main's next block (going towards the end of the file), or -1 once the worker has it. */
+function claimMainBlock(control: Int32Array): number {
+  for (;;) {
+    const word = Atomics.load(control, S.claims);
+    const workerNext = word & 0xffff;
+    const mainNext = (word >>> 16) - 1;
+    if (mainNext < workerNext) return -1;
+    if (Atomics.compareExchange(control, S.claims, word, (mainNext << 16) | workerNext) === word) return mainNext;
+  }
+}
+
+interface ForwardResult {
+  count: number;
+  /** Where main's blocks end: the worker's lowest block starts here. */
+  regionEnd: number;
+  /** Commas between main's last number and regionEnd. */
+  tailCommas: number;
+}
+
+/**
+ * Main's half: blocks from the start of the edges, in file order, each read
+ * with one positioned read plus up to 11 bytes past it (a number that starts
+ * in a block is that block's, wherever it ends). Checks exactly one comma
+ * between numbers and none after "[". Undefined on any fault.
+ */
+function parseForward(file: string, values: Uint32Array, start: number, end: number, blockSize: number, control: Int32Array): ForwardResult | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(blockSize + 12);
+    const capacity = values.length;
+    let count = 0;
+    let commas = 0;
+    let seen = false;
+    let skip = 0; // bytes at the start of a block already consumed by the previous block's last number
+    let regionEnd = start;
+    for (let block = claimMainBlock(control); block >= 0; block = claimMainBlock(control)) {
+      const high = end - block * blockSize;
+      const low = regionEnd;
+      regionEnd = high;
+      const readTo = Math.min(high + 11, end);
+      const length = readTo - low;
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, buffer, got, length - got, low + got);
+        if (n <= 0) return undefined;
+        got += n;
+      }
+      const limit = high - low;
+      let i = skip;
+      while (i < limit) {
+        let c = buffer[i]!;
+        if (c - 48 >>> 0 <= 9) {
+          if (commas !== (seen ? 1 : 0)) return undefined;
+          let value = c - 48;
+          i++;
+          while (i < got && (c = buffer[i]!) - 48 >>> 0 <= 9) {
+            value = value * 10 + (c - 48);
+            i++;
+          }
+          if ((i === got && readTo < end) || value > 0xffffffff || count === capacity) return undefined;
+          values[count++] = value;
+          seen = true;
+          commas = 0;
+          continue;
+        }
+        if (c === 0x2c) commas++;
+        else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return undefined;
+        i++;
+      }
+      skip = i - limit;
+    }
+    return { count, regionEnd, tailCommas: commas };
+  } finally {
+    closeSync(fd);
+  }
+}
