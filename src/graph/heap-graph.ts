@@ -7,6 +7,7 @@ import { computeEssentialEdges } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes } from './shallow-sizes.js';
+import { startShallowSizes } from './shallow-sizes-worker.js';
 
 /** Marks "no node" / "no edge" in ordinal arrays. */
 export const NONE = 0xffffffff;
@@ -49,7 +50,7 @@ export class HeapGraph {
     this.strings = snapshot.strings;
     const { nodeFieldCount, nodeEdgeCountOffset } = this.layout;
     const nodes = this.nodes;
-    const firstEdge = new Uint32Array(this.nodeCount + 1);
+    const firstEdge = new Uint32Array(new SharedArrayBuffer((this.nodeCount + 1) * 4));
     let edge = 0;
     for (let i = 0, offset = nodeEdgeCountOffset; i < this.nodeCount; i++, offset += nodeFieldCount) {
       firstEdge[i] = edge;
@@ -144,7 +145,15 @@ export class HeapGraph {
   }
 
   dominators(): Dominators {
-    return (this.cachedDominators ??= computeDominators(this));
+    if (!this.cachedDominators) {
+      // Shallow sizes need neither essential edges nor retainers: on big
+      // graphs a second thread computes them while this one builds those.
+      const pending = this.cachedShallow ? undefined : startShallowSizes(this);
+      this.retainers();
+      if (pending) this.cachedShallow = pending.result();
+      this.cachedDominators = computeDominators(this);
+    }
+    return this.cachedDominators;
   }
 
   /** Node ordinal for a V8 object id, or NONE. */

@@ -1,7 +1,25 @@
 import type { HeapGraph } from './heap-graph.js';
 
-const UNVISITED = 0xffffffff;
-const SHARED = 0xfffffffe;
+/** What the shallow-size pass reads and writes: flat arrays and layout numbers only. */
+export interface ShallowSizeInput {
+  nodeCount: number;
+  rootOrdinal: number;
+  nodes: Uint32Array;
+  edges: Uint32Array;
+  firstEdge: Uint32Array;
+  nodeFieldCount: number;
+  nodeTypeOffset: number;
+  nodeSelfSizeOffset: number;
+  nodeNameOffset: number;
+  edgeFieldCount: number;
+  edgeTypeOffset: number;
+  edgeToNodeOffset: number;
+  types: { hidden: number; array: number; native: number; synthetic: number; weakEdge: number };
+  /** String index of "system / ExternalStringData", or -1. */
+  externalStringData: number;
+  /** Output, nodeCount long. */
+  sizes: Float64Array;
+}
 
 /**
  * Self sizes as DevTools shows them: the size of an internal array or hidden
@@ -10,16 +28,58 @@ const SHARED = 0xfffffffe;
  * what the object costs. Snapshots taken with internals exposed (no user
  * roots) keep the raw sizes, as in DevTools. Float64: totals can pass 2^32.
  */
-export function computeShallowSizes(graph: HeapGraph): Float64Array {
-  const { nodeCount, nodes, edges, firstEdge, layout, rootOrdinal } = graph;
-  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeToNodeOffset } = layout;
-  const sizes = new Float64Array(nodeCount);
-  for (let o = 0; o < nodeCount; o++) sizes[o] = nodes[o * nodeFieldCount + nodeSelfSizeOffset]!;
-  if (!hasUserRoots(graph)) return sizes;
+export function computeShallowSizes(graph: HeapGraph, sizes = new Float64Array(graph.nodeCount)): Float64Array {
+  fillShallowSizes(shallowSizeInput(graph, sizes));
+  return sizes;
+}
 
-  const { hidden, array, native, synthetic } = layout.nodeType;
-  const weak = layout.edgeType.weak;
-  const externalStringData = graph.strings.indexOf('system / ExternalStringData');
+export function shallowSizeInput(graph: HeapGraph, sizes: Float64Array): ShallowSizeInput {
+  const { layout } = graph;
+  return {
+    nodeCount: graph.nodeCount,
+    rootOrdinal: graph.rootOrdinal,
+    nodes: graph.nodes,
+    edges: graph.edges,
+    firstEdge: graph.firstEdge,
+    nodeFieldCount: layout.nodeFieldCount,
+    nodeTypeOffset: layout.nodeTypeOffset,
+    nodeSelfSizeOffset: layout.nodeSelfSizeOffset,
+    nodeNameOffset: layout.nodeNameOffset,
+    edgeFieldCount: layout.edgeFieldCount,
+    edgeTypeOffset: layout.edgeTypeOffset,
+    edgeToNodeOffset: layout.edgeToNodeOffset,
+    types: {
+      hidden: layout.nodeType.hidden,
+      array: layout.nodeType.array,
+      native: layout.nodeType.native,
+      synthetic: layout.nodeType.synthetic,
+      weakEdge: layout.edgeType.weak,
+    },
+    externalStringData: graph.strings.indexOf('system / ExternalStringData'),
+    sizes,
+  };
+}
+
+/**
+ * The pass itself. It also runs in a worker from its own source text
+ * (shallow-sizes-worker.ts), so it refers to nothing outside its body.
+ */
+export function fillShallowSizes(input: ShallowSizeInput): void {
+  const UNVISITED = 0xffffffff;
+  const SHARED = 0xfffffffe;
+  const { nodeCount, rootOrdinal, nodes, edges, firstEdge, sizes, externalStringData } = input;
+  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeToNodeOffset } = input;
+  const { hidden, array, native, synthetic, weakEdge } = input.types;
+  for (let o = 0; o < nodeCount; o++) sizes[o] = nodes[o * nodeFieldCount + nodeSelfSizeOffset]!;
+
+  // Without user roots (only synthetic roots below the root) DevTools keeps raw sizes.
+  let userRoots = false;
+  for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end && !userRoots; e++) {
+    const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+    userRoots = nodes[target * nodeFieldCount + nodeTypeOffset] !== synthetic;
+  }
+  if (!userRoots) return;
+
   const owners = new Uint32Array(nodeCount);
   // Each node enters the worklist at most twice (to an owner, then to shared).
   const worklist = new Uint32Array(nodeCount * 2);
@@ -40,7 +100,7 @@ export function computeShallowSizes(graph: HeapGraph): Float64Array {
     const owner = owners[node]!;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       const base = e * edgeFieldCount;
-      if (edges[base + edgeTypeOffset] === weak) continue;
+      if (edges[base + edgeTypeOffset] === weakEdge) continue;
       const target = edges[base + edgeToNodeOffset]!;
       const current = owners[target]!;
       if (current === UNVISITED) {
@@ -60,14 +120,4 @@ export function computeShallowSizes(graph: HeapGraph): Float64Array {
     sizes[owner]! += sizes[o]!;
     sizes[o] = 0;
   }
-  return sizes;
-}
-
-function hasUserRoots(graph: HeapGraph): boolean {
-  const root = graph.rootOrdinal;
-  const synthetic = graph.layout.nodeType.synthetic;
-  for (let e = graph.firstEdge[root]!, end = graph.firstEdge[root + 1]!; e < end; e++) {
-    if (graph.nodeType(graph.edgeTarget(e)) !== synthetic) return true;
-  }
-  return false;
 }

@@ -8,10 +8,8 @@
  * start. They take 1 MiB blocks from opposite ends through one atomic word
  * until they meet.
  *
- * This function runs from its own source text in a worker started with
- * `eval`, so the same code runs from dist/ and from the TypeScript sources
- * under test. It must not refer to anything outside its body: constants come
- * in `data`, modules through `load`.
+ * Runs in a worker from its own source text (threads/function-worker.ts): it
+ * must not refer to anything outside its body; constants come in `data`.
  */
 export interface EdgesFromEndData {
   file: string;

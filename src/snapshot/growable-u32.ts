@@ -1,13 +1,15 @@
 /**
  * A Uint32Array that is filled front to back. When the snapshot's meta gives
- * the final length, it is allocated once at that size; otherwise it doubles.
+ * the final length, it is allocated once at that size (shared); otherwise it doubles.
  */
 export class GrowableU32 {
   array: Uint32Array;
   length = 0;
 
   constructor(initialCapacity: number, readonly fixed: boolean) {
-    this.array = new Uint32Array(Math.max(initialCapacity, fixed ? 0 : 1024));
+    // Arrays of known size are shared memory, so worker threads can read the
+    // graph without a copy (graph/shallow-sizes-worker.ts).
+    this.array = fixed ? new Uint32Array(new SharedArrayBuffer(initialCapacity * 4)) : new Uint32Array(Math.max(initialCapacity, 1024));
   }
 
   /** A fixed-size instance over storage allocated elsewhere (e.g. shared with a worker). */

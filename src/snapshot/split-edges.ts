@@ -1,5 +1,6 @@
 import { openSync, readSync, closeSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startFunctionWorker } from '../threads/function-worker.js';
 import { parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgesFromEndData } from './edges-from-end.js';
 
 /** Below this size a second thread costs more to start than it saves. */
@@ -61,10 +62,8 @@ export class EdgeSplit {
       results: this.results.buffer as SharedArrayBuffer,
       slots: S,
     };
-    const source = `const { workerData } = require('node:worker_threads');\n(${parseEdgesFromEnd.toString()})(workerData, require);`;
-    // A small heap of its own: the worker holds two buffers; the data is shared.
-    const worker = new Worker(source, { eval: true, workerData: data, stdout: true, stderr: true, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
-    worker.unref();
+    // A small heap: the worker holds two buffers; the data is shared.
+    const { worker } = startFunctionWorker(parseEdgesFromEnd, data, 64);
     worker.on('error', () => (this.workerGone = true));
     worker.on('exit', () => (this.workerGone = true));
     this.worker = worker;
