@@ -25,11 +25,9 @@ const MAX_EXAMPLES = 10;
 export function computeDominators(graph: HeapGraph): Dominators {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeToNodeOffset } = layout;
-  // Shallow sizes first: their scratch arrays are garbage before the
-  // Lengauer–Tarjan ones exist, which keeps the peak lower on big heaps.
-  const shallow = graph.shallowSizes();
+  // Retainers and shallow sizes are asked for only when needed: on big graphs
+  // worker threads compute them meanwhile (HeapGraph.dominators).
   const essential = graph.essentialEdges();
-  const { firstRetainer, retainingNode } = graph.retainers();
 
   const size = nodeCount + 1;
   const parent = new Uint32Array(size);
@@ -96,6 +94,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
 
   const r = rootOrdinal + 1;
   dfs(r);
+  const { firstRetainer, retainingNode } = graph.retainers();
   const unreachable = { count: nodeCount - n, examples: [] as number[] };
   if (n < nodeCount) {
     for (let v = 1; v <= nodeCount; v++) {
@@ -148,6 +147,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
 
   // `label` is no longer needed: it becomes the result, dominator per ordinal.
   const dominator = label.subarray(0, nodeCount);
+  const shallow = graph.shallowSizes();
   const retainedSize = new Float64Array(nodeCount);
   for (let o = 0; o < nodeCount; o++) {
     dominator[o] = dom[o + 1]! - 1;

@@ -18,9 +18,9 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  * - from a node not reachable from the user's globals ("page-owned"), an edge
  *   into a page-owned node does not retain, so objects also held by internal
  *   machinery (debugger, caches) stay attributed to the program's own objects.
- * Returns one byte per edge ordinal: 1 = essential.
+ * Fills one byte per edge ordinal (0 on entry): 1 = essential.
  */
-export function computeEssentialEdges(graph: HeapGraph): Uint8Array {
+export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(graph.edgeCount)): Uint8Array {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
   const weak = layout.edgeType.weak;
@@ -28,7 +28,6 @@ export function computeEssentialEdges(graph: HeapGraph): Uint8Array {
   const internal = layout.edgeType.internal;
   const pageOwned = markPageOwned(graph);
   const tableIdByName = weakMapTableIds(graph.strings);
-  const essential = new Uint8Array(graph.edgeCount);
   const nodes = graph.nodes;
   const idStride = layout.nodeFieldCount;
   const idOffset = layout.nodeIdOffset;

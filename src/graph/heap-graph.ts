@@ -7,7 +7,7 @@ import { computeEssentialEdges } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes } from './shallow-sizes.js';
-import { startShallowSizes } from './shallow-sizes-worker.js';
+import { startRetainers, startShallowSizes, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
 
 /** Marks "no node" / "no edge" in ordinal arrays. */
 export const NONE = 0xffffffff;
@@ -40,6 +40,8 @@ export class HeapGraph {
   private cachedIds: IdIndex | undefined;
   private cachedClasses: ClassIndex | undefined;
   private cachedShallow: Float64Array | undefined;
+  private pendingShallow: PendingShallowSizes | undefined;
+  private pendingRetainers: PendingRetainers | undefined;
 
   constructor(readonly snapshot: HeapSnapshot) {
     this.nodeCount = snapshot.nodeCount;
@@ -128,16 +130,29 @@ export class HeapGraph {
 
   /** Self sizes with exclusively owned internals moved onto their owner, as DevTools shows them. */
   shallowSizes(): Float64Array {
-    return (this.cachedShallow ??= computeShallowSizes(this));
+    if (!this.cachedShallow) {
+      this.cachedShallow = this.pendingShallow ? this.pendingShallow.result() : computeShallowSizes(this);
+      this.pendingShallow = undefined;
+    }
+    return this.cachedShallow;
   }
 
   /** Bitmap over edge ordinals: 1 where the edge retains its target (see essential-edges.ts). */
   essentialEdges(): Uint8Array {
-    return (this.cachedEssential ??= computeEssentialEdges(this));
+    if (!this.cachedEssential) {
+      this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential);
+      this.pendingRetainers?.essentialDone();
+    }
+    return this.cachedEssential;
   }
 
   retainers(): Retainers {
-    return (this.cachedRetainers ??= buildRetainers(this));
+    if (!this.cachedRetainers) {
+      this.essentialEdges();
+      this.cachedRetainers = this.pendingRetainers ? this.pendingRetainers.result() : buildRetainers(this);
+      this.pendingRetainers = undefined;
+    }
+    return this.cachedRetainers;
   }
 
   distances(): Distances {
@@ -146,11 +161,11 @@ export class HeapGraph {
 
   dominators(): Dominators {
     if (!this.cachedDominators) {
-      // Shallow sizes need neither essential edges nor retainers: on big
-      // graphs a second thread computes them while this one builds those.
-      const pending = this.cachedShallow ? undefined : startShallowSizes(this);
-      this.retainers();
-      if (pending) this.cachedShallow = pending.result();
+      // On big graphs, shallow sizes and retainers are computed by worker
+      // threads while this one does the essential edges and the DFS
+      // (graph-workers.ts); the getters above collect their results.
+      if (!this.cachedShallow) this.pendingShallow ??= startShallowSizes(this);
+      if (!this.cachedEssential) this.pendingRetainers ??= startRetainers(this);
       this.cachedDominators = computeDominators(this);
     }
     return this.cachedDominators;

@@ -12,12 +12,41 @@ export interface Retainers {
   retainingNode: Uint32Array;
 }
 
-/** Two passes over the edges: count per target, then fill. No per-edge objects. */
+/** What the retainer pass reads and writes: flat arrays and layout numbers only. */
+export interface RetainerInput {
+  nodeCount: number;
+  edges: Uint32Array;
+  firstEdge: Uint32Array;
+  edgeFieldCount: number;
+  edgeToNodeOffset: number;
+  essential: Uint8Array;
+  /** Output, nodeCount + 1 long. */
+  firstRetainer: Uint32Array;
+  /** Output with room for every edge, or undefined to allocate the exact size. */
+  retainingNode: Uint32Array | undefined;
+  /** When set, wait until its first slot is non-zero: another thread is still filling `essential`. */
+  essentialReady: Int32Array | undefined;
+}
+
 export function buildRetainers(graph: HeapGraph): Retainers {
-  const { nodeCount, edges, firstEdge, layout } = graph;
-  const { edgeFieldCount, edgeToNodeOffset } = layout;
-  const essential = graph.essentialEdges();
-  const firstRetainer = new Uint32Array(nodeCount + 1);
+  const input = retainerInput(graph, new Uint32Array(graph.nodeCount + 1), undefined);
+  return { firstRetainer: input.firstRetainer, retainingNode: fillRetainers(input) };
+}
+
+export function retainerInput(graph: HeapGraph, firstRetainer: Uint32Array, retainingNode: Uint32Array | undefined, essential = graph.essentialEdges(), essentialReady?: Int32Array): RetainerInput {
+  const { edgeFieldCount, edgeToNodeOffset } = graph.layout;
+  return { nodeCount: graph.nodeCount, edges: graph.edges, firstEdge: graph.firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, retainingNode, essentialReady };
+}
+
+/**
+ * Two passes over the edges: count per target, then fill. No per-edge
+ * objects. Returns retainingNode cut to its length. It also runs in a worker
+ * from its own source text (retainers-worker.ts), so it refers to nothing
+ * outside its body.
+ */
+export function fillRetainers(input: RetainerInput): Uint32Array {
+  const { nodeCount, edges, firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, essentialReady } = input;
+  if (essentialReady) while (Atomics.load(essentialReady, 0) === 0) Atomics.wait(essentialReady, 0, 0);
   for (let e = 0, offset = edgeToNodeOffset; e < essential.length; e++, offset += edgeFieldCount) {
     if (essential[e] !== 0) firstRetainer[edges[offset]!]!++;
   }
@@ -30,11 +59,11 @@ export function buildRetainers(graph: HeapGraph): Retainers {
   }
   firstRetainer[nodeCount] = sum;
   const fill = firstRetainer.slice(0, nodeCount);
-  const retainingNode = new Uint32Array(sum);
+  const retainingNode = input.retainingNode ? input.retainingNode.subarray(0, sum) : new Uint32Array(sum);
   for (let node = 0; node < nodeCount; node++) {
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       if (essential[e] !== 0) retainingNode[fill[edges[e * edgeFieldCount + edgeToNodeOffset]!]!++] = node;
     }
   }
-  return { firstRetainer, retainingNode };
+  return retainingNode;
 }

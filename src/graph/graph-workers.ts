@@ -1,0 +1,70 @@
+import { startFunctionWorker } from '../threads/function-worker.js';
+import type { HeapGraph } from './heap-graph.js';
+import { buildRetainers, fillRetainers, retainerInput, type Retainers } from './retainers.js';
+import { computeShallowSizes, fillShallowSizes, shallowSizeInput } from './shallow-sizes.js';
+
+// The dominator computation on big graphs, spread over threads:
+//   this thread:   essential edges → DFS → semi-dominators … retained sizes
+//   worker 1:      shallow sizes (needs nothing else)
+//   worker 2:      waits for the essential edges → retainers (needed after the DFS)
+// Only when the graph's arrays are shared memory (the loader allocates them so
+// when the meta gives their sizes); a failed worker means the pass runs here.
+
+/** Below this many nodes a pass takes less time than starting a thread. */
+const WORKER_MIN_NODES = 500_000;
+
+/** Generous limits: the passes take about a second per 10 million nodes. */
+const START_MS = 10_000;
+const runMs = (graph: HeapGraph): number => 60_000 + graph.edgeCount / 50;
+
+export interface PendingShallowSizes {
+  /** The sizes: from the worker, or computed here if the worker failed. */
+  result(): Float64Array;
+}
+
+export interface PendingRetainers {
+  /** Fill this (computeEssentialEdges), then call essentialDone(). */
+  essential: Uint8Array;
+  essentialDone(): void;
+  result(): Retainers;
+}
+
+function isBigAndShared(graph: HeapGraph, minNodes: number): boolean {
+  const shared = (a: Uint32Array): boolean => a.buffer instanceof SharedArrayBuffer;
+  return graph.nodeCount >= minNodes && shared(graph.nodes) && shared(graph.edges) && shared(graph.firstEdge);
+}
+
+export function startShallowSizes(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingShallowSizes | undefined {
+  if (!isBigAndShared(graph, minNodes)) return undefined;
+  const sizes = new Float64Array(new SharedArrayBuffer(graph.nodeCount * 8));
+  const running = startFunctionWorker(fillShallowSizes, shallowSizeInput(graph, sizes));
+  return {
+    result() {
+      const done = running.waitSync(START_MS, runMs(graph));
+      void running.stop();
+      return done ? sizes : computeShallowSizes(graph);
+    },
+  };
+}
+
+export function startRetainers(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingRetainers | undefined {
+  if (!isBigAndShared(graph, minNodes)) return undefined;
+  const essential = new Uint8Array(new SharedArrayBuffer(graph.edgeCount));
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const firstRetainer = new Uint32Array(new SharedArrayBuffer((graph.nodeCount + 1) * 4));
+  // Room for every edge: the essential count is not known until the worker has counted.
+  const retainingNode = new Uint32Array(new SharedArrayBuffer(graph.edgeCount * 4));
+  const running = startFunctionWorker(fillRetainers, retainerInput(graph, firstRetainer, retainingNode, essential, ready));
+  return {
+    essential,
+    essentialDone() {
+      Atomics.store(ready, 0, 1);
+      Atomics.notify(ready, 0);
+    },
+    result() {
+      const done = running.waitSync(START_MS, runMs(graph));
+      void running.stop();
+      return done ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph);
+    },
+  };
+}

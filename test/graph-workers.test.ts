@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { computeDominators } from '../src/graph/dominators.js';
+import { computeEssentialEdges } from '../src/graph/essential-edges.js';
+import { startRetainers, startShallowSizes } from '../src/graph/graph-workers.js';
+import { HeapGraph } from '../src/graph/heap-graph.js';
+import { buildRetainers } from '../src/graph/retainers.js';
+import { computeShallowSizes } from '../src/graph/shallow-sizes.js';
+import { loadSnapshot, parseSnapshotBytes } from '../src/snapshot/load.js';
+import { SnapshotBuilder } from './helpers/snapshot-builder.js';
+
+// The passes that run on worker threads for big graphs must give what they
+// give on this thread: real snapshots of every supported Node major.
+const golden = (version: string): string => join(import.meta.dirname, '..', 'snapshots', `${version}-fixtures.heapsnapshot.gz`);
+const same = (a: ArrayBufferView, b: ArrayBufferView): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe('graph passes on worker threads', () => {
+  it.each(['node20', 'node22', 'node24', 'node26'])('shallow sizes equal the same-thread pass on the %s golden snapshot', async (version) => {
+    const graph = new HeapGraph(await loadSnapshot(golden(version)));
+    const pending = startShallowSizes(graph, 0);
+    expect(pending).toBeDefined();
+    const fromWorker = pending!.result();
+    expect(fromWorker.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(same(fromWorker, computeShallowSizes(graph))).toBe(true);
+    // Internals were moved onto owners (the pass did work), and nothing was lost.
+    const raw = graph.nodes.filter((_, i) => i % graph.layout.nodeFieldCount === graph.layout.nodeSelfSizeOffset);
+    expect(fromWorker.filter((size, o) => size !== raw[o]).length).toBeGreaterThan(1000);
+    expect(fromWorker.reduce((a, b) => a + b, 0)).toBe(raw.reduce((a, b) => a + b, 0));
+  });
+
+  it.each(['node20', 'node26'])('retainers wait for the essential edges and equal the same-thread pass on %s', async (version) => {
+    const threaded = new HeapGraph(await loadSnapshot(golden(version)));
+    const pending = startRetainers(threaded, 0)!;
+    expect(pending).toBeDefined();
+    // The worker is started before the essential edges exist; it must wait for them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    computeEssentialEdges(threaded, pending.essential);
+    pending.essentialDone();
+    const fromWorker = pending.result();
+    // From the worker (shared memory), not the same-thread fallback.
+    expect(fromWorker.retainingNode.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const here = buildRetainers(new HeapGraph(await loadSnapshot(golden(version))));
+    expect(fromWorker.retainingNode.length).toBe(here.retainingNode.length);
+    expect(same(fromWorker.firstRetainer, here.firstRetainer)).toBe(true);
+    expect(same(fromWorker.retainingNode, here.retainingNode)).toBe(true);
+  });
+
+  it('dominators with all passes on workers equal those computed on one thread', async () => {
+    const single = new HeapGraph(await loadSnapshot(golden('node24')));
+    const expected = computeDominators(single);
+    const threaded = new HeapGraph(await loadSnapshot(golden('node24')));
+    // What HeapGraph.dominators() does for graphs over the size threshold.
+    (threaded as unknown as { pendingShallow: unknown }).pendingShallow = startShallowSizes(threaded, 0);
+    (threaded as unknown as { pendingRetainers: unknown }).pendingRetainers = startRetainers(threaded, 0);
+    const actual = threaded.dominators();
+    expect(threaded.retainers().retainingNode.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(threaded.shallowSizes().buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(same(actual.dominator, expected.dominator)).toBe(true);
+    expect(same(actual.retainedSize, expected.retainedSize)).toBe(true);
+  });
+
+  it('are not started for graphs whose arrays are not shared memory', () => {
+    const b = new SnapshotBuilder();
+    const obj = b.node('object', 'Thing', 24);
+    b.edge(b.root, 'shortcut', 'global', obj);
+    const snapshot = parseSnapshotBytes(Buffer.from(b.toJSON()));
+    const graph = new HeapGraph({ ...snapshot, nodes: snapshot.nodes.slice(), edges: snapshot.edges.slice() });
+    expect(startShallowSizes(graph, 0)).toBeUndefined();
+    expect(startRetainers(graph, 0)).toBeUndefined();
+  });
+});
