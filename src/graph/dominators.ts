@@ -41,7 +41,8 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const nextEdge = new Uint32Array(size);
   // Buckets as singly linked lists: each vertex joins exactly one bucket once.
   const bucketNext = new Uint32Array(size);
-  const compressStack = new Uint32Array(size);
+  // Path-compression stack: deep only on chain-like graphs, so it grows on demand.
+  let compressStack = new Uint32Array(Math.min(size, 1 << 16));
   let n = 0;
 
   const dfs = (start: number): void => {
@@ -77,6 +78,11 @@ export function computeDominators(graph: HeapGraph): Dominators {
     let top = 0;
     let u = v;
     while (ancestor[ancestor[u]!] !== 0) {
+      if (top + 1 === compressStack.length) {
+        const bigger = new Uint32Array(compressStack.length * 2);
+        bigger.set(compressStack);
+        compressStack = bigger;
+      }
       compressStack[++top] = u;
       u = ancestor[u]!;
     }
