@@ -8,6 +8,7 @@
  */
 export { loadSnapshot, parseSnapshotBytes, type LoadOptions, type LoadProgress } from './snapshot/load.js';
 export type { HeapSnapshot } from './snapshot/heap-snapshot.js';
+export type { StringTable } from './snapshot/string-table.js';
 export { resolveLayout, type SnapshotLayout } from './snapshot/layout.js';
 export { SnapshotFormatError, type SnapshotAnomaly } from './snapshot/errors.js';
 

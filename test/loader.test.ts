@@ -8,6 +8,7 @@ import { HeapGraph } from '../src/graph/heap-graph.js';
 import { loadSnapshot, parseSnapshotBytes } from '../src/snapshot/load.js';
 import type { HeapSnapshot } from '../src/snapshot/heap-snapshot.js';
 import { SnapshotBuilder } from './helpers/snapshot-builder.js';
+import { allStrings } from './helpers/strings.js';
 import { takeSnapshot, TRICKY_HEAP } from './helpers/take-snapshot.js';
 
 const require = createRequire(import.meta.url);
@@ -39,7 +40,8 @@ describe('loader against reference parsers on snapshots taken here', () => {
         const type = g.edgeTypeName(e);
         // heapsnapshot-parser looks element/hidden indexes up in the string
         // table (a known bug of it); compare the raw index through the same lookup.
-        const name = type === 'element' || type === 'hidden' ? g.strings[Number(g.edgeName(e))] : g.edgeName(e);
+        const index = Number(g.edgeName(e));
+        const name = type === 'element' || type === 'hidden' ? (index < g.strings.length ? g.strings.get(index) : undefined) : g.edgeName(e);
         if (type !== re.type || name !== re.name || g.nodeId(g.edgeTarget(e)) !== re.toNode.id) {
           expect({ e, type, name, to: g.nodeId(g.edgeTarget(e)) }).toEqual({ e, type: re.type, name: re.name, to: re.toNode.id });
         }
@@ -47,7 +49,7 @@ describe('loader against reference parsers on snapshots taken here', () => {
       }
     }
     expect(edgesCompared).toBe(ours.edgeCount);
-    expect(ours.strings).toEqual(JSON.parse(readFileSync(file, 'utf8')).strings);
+    expect(allStrings(ours.strings)).toEqual(JSON.parse(readFileSync(file, 'utf8')).strings);
   });
 
   it('matches Chrome DevTools (heap-snapshot-toolkit) dominators and retained sizes for every node', async () => {
@@ -69,7 +71,7 @@ describe('loader against reference parsers on snapshots taken here', () => {
   // \uXXXX of the low bits), so surrogates are checked on hand-built input below.
   it('decodes multi-byte UTF-8 and escapes as V8 wrote them', () => {
     for (const s of ['héllo wörld ñ', 'say "hi"\\ back\\slash', 'tab\tnew\nline', '漢字かな']) {
-      expect(ours.strings).toContain(s);
+      expect(ours.strings.indexOf(s)).toBeGreaterThanOrEqual(0);
     }
   });
 
@@ -79,14 +81,14 @@ describe('loader against reference parsers on snapshots taken here', () => {
       const s = parseSnapshotBytes(bytes, 'chunks', chunkSize);
       expect(Buffer.compare(Buffer.from(s.nodes.buffer, s.nodes.byteOffset, s.nodes.byteLength), Buffer.from(ours.nodes.buffer, ours.nodes.byteOffset, ours.nodes.byteLength))).toBe(0);
       expect(Buffer.compare(Buffer.from(s.edges.buffer, s.edges.byteOffset, s.edges.byteLength), Buffer.from(ours.edges.buffer, ours.edges.byteOffset, ours.edges.byteLength))).toBe(0);
-      expect(s.strings).toEqual(ours.strings);
+      expect(allStrings(s.strings)).toEqual(allStrings(ours.strings));
       expect(s.locations).toEqual(ours.locations);
     }
     const gz = `${file}.gz`;
     writeFileSync(gz, gzipSync(bytes));
     const fromGzip = await loadSnapshot(gz);
     expect(fromGzip.nodeCount).toBe(ours.nodeCount);
-    expect(fromGzip.strings).toEqual(ours.strings);
+    expect(allStrings(fromGzip.strings)).toEqual(allStrings(ours.strings));
   });
 
   it('keeps closure locations', () => {
@@ -108,7 +110,7 @@ describe('strings split at every byte', () => {
     const b = new SnapshotBuilder();
     const text = b.toJSON({ strings: tricky });
     for (let chunk = 1; chunk <= 9; chunk++) {
-      expect(parseSnapshotBytes(Buffer.from(text), 'split', chunk).strings.slice(1)).toEqual(tricky);
+      expect(allStrings(parseSnapshotBytes(Buffer.from(text), 'split', chunk).strings).slice(1)).toEqual(tricky);
     }
   });
 });

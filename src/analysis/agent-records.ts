@@ -144,11 +144,10 @@ interface NameEntry {
 
 /** Registry objects, in node order: class NapiHeapdiffRegistry with the marker string. */
 function findRegistries(graph: HeapGraph): number[] {
-  const { nodes, layout, nodeCount, strings } = graph;
+  const { nodes, layout, nodeCount } = graph;
   const { nodeFieldCount, nodeTypeOffset, nodeNameOffset } = layout;
   const objectType = layout.nodeType.object;
-  const classNames = new Set<number>();
-  for (let i = 0; i < strings.length; i++) if (strings[i] === REGISTRY_CLASS) classNames.add(i);
+  const classNames = new Set(graph.strings.indicesOf(REGISTRY_CLASS));
   const found: number[] = [];
   if (classNames.size === 0) return found;
   for (let o = 0, base = 0; o < nodeCount; o++, base += nodeFieldCount) {
@@ -218,16 +217,10 @@ function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
   if (byPrototype.size === 0) return;
 
   // String indices of "napi:<name>", "__proto__" and "stack".
-  const tags = new Set(entries.map((entry) => RECORD_TAG_PREFIX + entry.name));
   const isTag = new Uint8Array(strings.length);
-  const protoNames = new Set<number>();
-  const stackNames = new Set<number>();
-  for (let i = 0; i < strings.length; i++) {
-    const s = strings[i]!;
-    if (tags.has(s)) isTag[i] = 1;
-    else if (s === '__proto__') protoNames.add(i);
-    else if (s === 'stack') stackNames.add(i);
-  }
+  for (const entry of entries) for (const i of strings.indicesOf(RECORD_TAG_PREFIX + entry.name)) isTag[i] = 1;
+  const protoNames = new Set(strings.indicesOf('__proto__'));
+  const stackNames = new Set(strings.indicesOf('stack'));
 
   const visit = (o: number): boolean => {
     let entry: NameEntry | undefined;
@@ -280,7 +273,7 @@ function stringKey(graph: HeapGraph, node: number): number {
 function stackCounts(graph: HeapGraph, counts: Map<number, number>): StackCount[] {
   const merged = new Map<string, number>();
   for (const [key, count] of counts) {
-    const stack = key === NO_STACK ? '' : key >= 0 ? graph.strings[key]! : (stringValue(graph, -2 - key) ?? '');
+    const stack = key === NO_STACK ? '' : key >= 0 ? graph.strings.get(key) : (stringValue(graph, -2 - key) ?? '');
     merged.set(stack, (merged.get(stack) ?? 0) + count);
   }
   return [...merged].map(([stack, count]) => ({ stack, count })).sort((a, b) => b.count - a.count || compareText(a.stack, b.stack));

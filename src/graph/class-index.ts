@@ -48,7 +48,7 @@ export function computeClassIndex(graph: HeapGraph): ClassIndex {
     const nameIndex = nodes[base + nodeNameOffset]!;
     let cls = classByString[nameIndex]!;
     if (cls === 0) {
-      cls = classFor(trimTagName(strings[nameIndex]!)) + 1;
+      cls = classFor(trimTagName(strings.get(nameIndex))) + 1;
       classByString[nameIndex] = cls;
     }
     classOf[o] = cls - 1;

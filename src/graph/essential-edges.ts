@@ -1,3 +1,4 @@
+import type { StringTable } from '../snapshot/string-table.js';
 import type { HeapGraph } from './heap-graph.js';
 
 /**
@@ -93,12 +94,10 @@ function markPageOwned(graph: HeapGraph): Uint8Array {
 }
 
 /** For each string index that names a WeakMap table edge, the table's object id; 0 elsewhere. */
-function weakMapTableIds(strings: string[]): Uint32Array | undefined {
+function weakMapTableIds(strings: StringTable): Uint32Array | undefined {
   let ids: Uint32Array | undefined;
-  for (let i = 0; i < strings.length; i++) {
-    const name = strings[i]!;
-    if (!name.endsWith(')') || !name.includes('pair in WeakMap (table @')) continue;
-    const match = EPHEMERON_EDGE.exec(name);
+  for (const i of strings.indicesContaining('pair in WeakMap (table @')) {
+    const match = EPHEMERON_EDGE.exec(strings.get(i));
     if (!match) continue;
     ids ??= new Uint32Array(strings.length);
     ids[i] = Number(match[1]);

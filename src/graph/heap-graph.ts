@@ -1,5 +1,6 @@
 import type { HeapSnapshot } from '../snapshot/heap-snapshot.js';
 import type { SnapshotLayout } from '../snapshot/layout.js';
+import type { StringTable } from '../snapshot/string-table.js';
 import { computeClassIndex, type ClassIndex } from './class-index.js';
 import { computeDistances, type Distances } from './distances.js';
 import { computeDominators, type Dominators } from './dominators.js';
@@ -28,7 +29,7 @@ export class HeapGraph {
   readonly layout: SnapshotLayout;
   readonly nodes: Uint32Array;
   readonly edges: Uint32Array;
-  readonly strings: string[];
+  readonly strings: StringTable;
   /** Edge ordinals of node i are firstEdge[i] .. firstEdge[i + 1] - 1 (n + 1 entries). */
   readonly firstEdge: Uint32Array;
   readonly rootOrdinal = 0;
@@ -75,7 +76,7 @@ export class HeapGraph {
   }
 
   nodeName(node: number): string {
-    return this.strings[this.nodeNameIndex(node)]!;
+    return this.strings.get(this.nodeNameIndex(node));
   }
 
   nodeId(node: number): number {
@@ -103,7 +104,7 @@ export class HeapGraph {
   edgeName(edge: number): string {
     const raw = this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeNameOffset]!;
     const type = this.edgeType(edge);
-    return type === this.layout.edgeType.element || type === this.layout.edgeType.hidden ? String(raw) : this.strings[raw]!;
+    return type === this.layout.edgeType.element || type === this.layout.edgeType.hidden ? String(raw) : this.strings.get(raw);
   }
 
   /** The node an edge belongs to (binary search over firstEdge; for paths, not hot loops). */

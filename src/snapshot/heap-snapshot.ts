@@ -1,5 +1,6 @@
 import type { SnapshotAnomaly } from './errors.js';
 import type { SnapshotLayout } from './layout.js';
+import type { StringTable } from './string-table.js';
 
 /**
  * A loaded, validated snapshot: flat typed arrays in V8's own layout, with one
@@ -16,7 +17,7 @@ export interface HeapSnapshot {
   nodes: Uint32Array;
   /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal. */
   edges: Uint32Array;
-  strings: string[];
+  strings: StringTable;
   /** Closure source positions (object_index is a node-array index), when present. */
   locations: Uint32Array | undefined;
   samples: Uint32Array | undefined;

@@ -1,6 +1,8 @@
 import { constants } from 'node:buffer';
 import { SnapshotFormatError } from './errors.js';
 import { GrowableU32 } from './growable-u32.js';
+import { StringTableBuilder } from './string-table-builder.js';
+import type { StringTable } from './string-table.js';
 
 /**
  * The sections of a snapshot file as parsed, before validation. Numeric
@@ -14,7 +16,7 @@ export interface ParsedSections {
   extraNativeBytes: number | undefined;
   nodes: Uint32Array;
   edges: Uint32Array;
-  strings: string[];
+  strings: StringTable;
   locations: Uint32Array | undefined;
   samples: Uint32Array | undefined;
   traceFunctionInfos: Uint32Array | undefined;
@@ -67,8 +69,7 @@ function isSpace(c: number): boolean {
  * `write()` in chunks of any size; the parser never holds the file as one
  * string (files past V8's ~512 MB string limit are common). Numeric sections
  * are parsed byte by byte straight into Uint32Arrays; the `strings` section is
- * decoded per run of complete elements with JSON.parse, so escapes, surrogate
- * pairs and multi-byte UTF-8 split across chunks come out right.
+ * kept undecoded in a StringTable.
  */
 export class SnapshotParser {
   private state = State.Start;
@@ -82,16 +83,14 @@ export class SnapshotParser {
   private value = 0;
   private inNumber = false;
   private expectValue = true; // after '[' or ',': a value (or ']' right after '[') must follow
-  private arrayEmpty = true;
 
   // String array state.
-  private inString = false;
-  private escaped = false;
-  private pieces: Uint8Array[] = []; // undecoded bytes of the current run of elements
-  private stringsOut: string[] = [];
-  private stringElementOpen = false; // between an element's quotes or awaiting ',' / ']'
+  private stringsIn: StringTableBuilder | undefined;
+  private stringsOut: StringTable | undefined;
 
   // Raw (JSON.parse'd) value state.
+  private inString = false;
+  private escaped = false;
   private rawDepth = 0;
   private rawPieces: Uint8Array[] = [];
 
@@ -181,7 +180,8 @@ export class SnapshotParser {
       extraNativeBytes: this.extraNativeBytes,
       nodes: numeric('nodes') ?? new Uint32Array(0),
       edges: numeric('edges') ?? new Uint32Array(0),
-      strings: this.stringsOut,
+      // "strings" was seen and the file ended after it: the array was complete.
+      strings: this.stringsOut!,
       locations: numeric('locations'),
       samples: numeric('samples'),
       traceFunctionInfos: numeric('trace_function_infos'),
@@ -264,18 +264,16 @@ export class SnapshotParser {
     if (NUMERIC_SECTIONS.has(key) || key === 'strings') {
       if (c !== OPEN_BRACKET) throw this.error(`"${key}" is not an array`, String.fromCharCode(c), i);
       if (key === 'strings') {
+        // The rest of the file bounds the content.
+        const rest = this.sizeHint === undefined ? undefined : this.sizeHint - (this.offset + i + 1);
+        this.stringsIn = new StringTableBuilder((fault, value, index) => this.error(fault, value, index), rest);
         this.state = State.StringArray;
-        this.inString = false;
-        this.stringElementOpen = false;
-        this.expectValue = true;
-        this.arrayEmpty = true;
       } else {
         this.target = this.numericTarget(key);
         this.numeric.set(key, this.target);
         this.value = 0;
         this.inNumber = false;
         this.expectValue = true;
-        this.arrayEmpty = true;
         this.state = State.NumberArray;
         if (key === 'edges' && this.edgesStorage) this.paused = this.offset + i + 1;
       }
@@ -388,109 +386,13 @@ export class SnapshotParser {
     return i;
   }
 
-  /**
-   * Scans string elements and decodes every run of complete elements in the
-   * chunk with one JSON.parse, keeping incomplete trailing bytes for the next
-   * chunk. Cutting only after a closing quote means a multi-byte UTF-8
-   * sequence or an escape is never split between two decodes.
-   */
   private parseStrings(b: Uint8Array, i: number, n: number): number {
-    const start = i;
-    let cut = -1; // index just after the last complete element in this chunk
-    let inString = this.inString;
-    let escaped = this.escaped;
-    let open = this.stringElementOpen;
-    let expectValue = this.expectValue;
-    // Position of the next backslash at or after i in this chunk (-1: none);
-    // kept across strings so the search is linear in the chunk.
-    let slash = b.indexOf(BACKSLASH, i);
-    while (i < n) {
-      if (inString) {
-        if (escaped) {
-          escaped = false;
-          i++;
-          continue;
-        }
-        // Jump to the next quote or backslash with native searches.
-        const quote = b.indexOf(QUOTE, i);
-        if (slash !== -1 && slash < i) slash = b.indexOf(BACKSLASH, i);
-        if (slash !== -1 && (quote === -1 || slash < quote)) {
-          escaped = true;
-          i = slash + 1;
-          continue;
-        }
-        if (quote === -1) {
-          i = n;
-          break;
-        }
-        inString = false;
-        i = cut = quote + 1;
-        continue;
-      }
-      const c = b[i]!;
-      if (c === QUOTE) {
-        if (open || !expectValue) throw this.error('malformed "strings": missing ","', undefined, i);
-        inString = true;
-        open = true;
-        expectValue = false;
-        this.arrayEmpty = false;
-      } else if (c === COMMA) {
-        if (expectValue) throw this.error('malformed "strings": unexpected ","', undefined, i);
-        open = false;
-        expectValue = true;
-      } else if (c === CLOSE_BRACKET) {
-        if (expectValue && !this.arrayEmpty) throw this.error('malformed "strings": "," before "]"', undefined, i);
-        this.flushStrings(b, start, cut, i);
-        this.pieces = [];
-        this.inString = false;
-        this.escaped = false;
-        this.state = State.AfterValue;
-        return i + 1;
-      } else if (!isSpace(c)) {
-        throw this.error('"strings" must hold only strings', String.fromCharCode(c), i);
-      }
-      i++;
-    }
-    this.inString = inString;
-    this.escaped = escaped;
-    this.stringElementOpen = open;
-    this.expectValue = expectValue;
-    this.flushStrings(b, start, cut, n);
-    return n;
-  }
-
-  /** Decodes pending bytes plus b[start, cut); keeps b[cut, end) for later. */
-  private flushStrings(b: Uint8Array, start: number, cut: number, end: number): void {
-    if (cut >= 0) {
-      this.pieces.push(b.subarray(start, cut));
-      this.decodePieces(cut);
-      this.pieces = [];
-      if (cut < end) this.pieces.push(copyBytes(b, cut, end));
-    } else if (start < end) {
-      this.pieces.push(copyBytes(b, start, end));
-    }
-  }
-
-  private decodePieces(index: number): void {
-    const bytes = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
-    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    let text: string;
-    try {
-      // Leading separators from the previous run are harmless inside "[...]"
-      // only when stripped: find the first quote.
-      const first = buffer.indexOf(QUOTE);
-      text = buffer.toString('utf8', first, buffer.length);
-    } catch {
-      throw this.error('a string in "strings" is too long to decode', undefined, index);
-    }
-    let decoded: unknown;
-    try {
-      decoded = JSON.parse(`[${text}]`);
-    } catch (cause) {
-      throw this.error(`invalid string in "strings": ${(cause as Error).message}`, undefined, index);
-    }
-    const out = this.stringsOut;
-    for (const s of decoded as string[]) out.push(s);
+    const end = this.stringsIn!.write(b, i, n);
+    if (end < 0) return n;
+    this.stringsOut = this.stringsIn!.finish();
+    this.stringsIn = undefined;
+    this.state = State.AfterValue;
+    return end;
   }
 
   /** Collects one JSON value of any shape and JSON.parses it when complete. */
