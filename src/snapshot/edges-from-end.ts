@@ -129,6 +129,57 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     }
   };
 
+  /**
+   * Parses buffer[first, limit) backwards into values[index], values[index - 1]…
+   * and returns the next index. counts gets: commas between the block's top
+   * number and `limit` (tail), commas below its lowest number (lead; 1 when a
+   * number runs in from below, checked here), numbers written (own). Each
+   * number is found backwards and read forwards (integer arithmetic), in its
+   * own short function called per block: V8 optimises that far better than a
+   * loop inside this long one.
+   */
+  function parseBackward(buffer: Uint8Array, first: number, limit: number, values: Uint32Array, index: number, counts: Int32Array): number {
+    let commas = 0; // since the last number written (going down)
+    let own = 0;
+    let tail = -1;
+    let i = limit - 1;
+    while (i >= first) {
+      const c = buffer[i]!;
+      if (c - 48 >>> 0 <= 9) {
+        let start = i;
+        while (start > first && buffer[start - 1]! - 48 >>> 0 <= 9) start--;
+        if (start === first && buffer[first - 1]! - 48 >>> 0 <= 9) {
+          // It started below: the block below owns it and stops right after
+          // it, so the one comma between it and this block's lowest number
+          // (checked here) is this block's lead.
+          if (tail < 0 || commas !== 1) throw new Error('separator');
+          counts[0] = tail;
+          counts[1] = 1;
+          counts[2] = own;
+          return index;
+        }
+        if (tail < 0) tail = commas;
+        else if (commas !== 1) throw new Error('separator');
+        if (i - start >= 10 || index < 0) throw new Error('value');
+        let value = 0;
+        for (let k = start; k <= i; k++) value = value * 10 + (buffer[k]! - 48);
+        if (value > 0xffffffff) throw new Error('value');
+        values[index--] = value;
+        own++;
+        commas = 0;
+        i = start - 1;
+        continue;
+      }
+      if (c === 0x2c) commas++;
+      else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) throw new Error('character');
+      i--;
+    }
+    counts[0] = tail;
+    counts[1] = commas;
+    counts[2] = own;
+    return index;
+  }
+
   try {
     const end = findEdgesEnd();
     const phase = end < 0 ? S.notFound : S.split;
@@ -143,6 +194,7 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     let aboveLead = -1; // lead commas of the block above the current one
     let lowest = end;
     let lowestLead = 0;
+    const counts = new Int32Array(3);
     for (let block = claim(); block >= 0; block = claim()) {
       const high = end - block * blockSize;
       // Blocks that reach below the edges start exist only once main published it.
@@ -159,50 +211,10 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
         while (limit < got && buffer[limit]! - 48 >>> 0 <= 9) limit++;
         if (limit === got && readTo < end) throw new Error('number too long');
       }
-      let value = 0;
-      let scale = 1;
-      let digits = 0;
-      let commas = 0; // since the last number written (going down)
-      let own = 0;
-      let tail = -1; // commas between this block's top number and its top
-      for (let i = limit - 1; i >= first; i--) {
-        const c = buffer[i]!;
-        if (c - 48 >>> 0 <= 9) {
-          if (digits === 0) {
-            if (tail < 0) tail = commas;
-            else if (commas !== 1) throw new Error('separator');
-          }
-          value += (c - 48) * scale;
-          scale *= 10;
-          if (++digits > 10) throw new Error('number too long');
-          continue;
-        }
-        if (digits > 0) {
-          if (value > 0xffffffff || index < 0) throw new Error('value');
-          values[index--] = value;
-          own++;
-          value = 0;
-          scale = 1;
-          digits = 0;
-          commas = 0;
-        }
-        if (c === 0x2c) commas++;
-        else if (!isSpace(c)) throw new Error('character');
-      }
-      let lead = commas;
-      if (digits > 0) {
-        if (buffer[first - 1]! - 48 >>> 0 <= 9) {
-          // It started below: the block below owns it and stops right after it.
-          // The comma between it and this block's lowest number was checked
-          // above (commas === 1), so the block below must see none.
-          lead = 1;
-        } else {
-          if (value > 0xffffffff || index < 0) throw new Error('value');
-          values[index--] = value;
-          own++;
-          lead = 0;
-        }
-      }
+      index = parseBackward(buffer, first, limit, values, index, counts);
+      const tail = counts[0]!;
+      const lead = counts[1]!;
+      const own = counts[2]!;
       if (own === 0) throw new Error('a block without a number of its own');
       // Exactly one comma between this block's top number and the next one up;
       // none before the closing "]".
