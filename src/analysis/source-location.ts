@@ -17,21 +17,43 @@ export function formatLocation(location: SourceLocation): string {
  * the function's SharedFunctionInfo → Script node. Built once per graph.
  */
 export class LocationIndex {
-  private readonly objectIndexes: Uint32Array;
-  private readonly order: Uint32Array | undefined;
+  // Built on the first lookup: many snapshots need none.
+  private objectIndexes: Uint32Array | undefined;
+  private order: Uint32Array | undefined;
 
-  constructor(private readonly graph: HeapGraph) {
-    const locations = graph.snapshot.locations ?? new Uint32Array(0);
-    const { locationFieldCount, locationObjectIndexOffset } = graph.layout;
+  constructor(private readonly graph: HeapGraph) {}
+
+  /** objectIndexes ascending; order[k] is the entry of the k-th (undefined when already in order). */
+  private build(): Uint32Array {
+    const locations = this.graph.snapshot.locations ?? new Uint32Array(0);
+    const { locationFieldCount, locationObjectIndexOffset } = this.graph.layout;
     const count = locationFieldCount > 0 && locationObjectIndexOffset >= 0 ? Math.floor(locations.length / locationFieldCount) : 0;
-    this.objectIndexes = new Uint32Array(count);
+    const objectIndexes = new Uint32Array(count);
     let sorted = true;
     for (let i = 0; i < count; i++) {
-      this.objectIndexes[i] = locations[i * locationFieldCount + locationObjectIndexOffset]!;
-      if (i > 0 && this.objectIndexes[i]! < this.objectIndexes[i - 1]!) sorted = false;
+      objectIndexes[i] = locations[i * locationFieldCount + locationObjectIndexOffset]!;
+      if (i > 0 && objectIndexes[i]! < objectIndexes[i - 1]!) sorted = false;
     }
-    // V8 writes locations in node order; sort a permutation only if not.
-    this.order = sorted ? undefined : Uint32Array.from({ length: count }, (_, i) => i).sort((a, b) => this.objectIndexes[a]! - this.objectIndexes[b]!);
+    if (sorted) return (this.objectIndexes = objectIndexes);
+    const largest = objectIndexes.reduce((a, b) => Math.max(a, b), 0);
+    if ((largest + 1) * count > Number.MAX_SAFE_INTEGER) {
+      const order = Uint32Array.from({ length: count }, (_, i) => i).sort((a, b) => objectIndexes[a]! - objectIndexes[b]!);
+      this.order = order;
+      return (this.objectIndexes = order.map((i) => objectIndexes[i]!));
+    }
+    // Not in node order (common): sort (object index, entry) pairs packed into
+    // one exact double with the native numeric sort, no comparator calls.
+    const keys = new Float64Array(count);
+    for (let i = 0; i < count; i++) keys[i] = objectIndexes[i]! * count + i;
+    keys.sort();
+    const order = new Uint32Array(count);
+    for (let k = 0; k < count; k++) {
+      const key = keys[k]!;
+      order[k] = key % count;
+      objectIndexes[k] = (key - order[k]!) / count;
+    }
+    this.order = order;
+    return (this.objectIndexes = objectIndexes);
   }
 
   /** The location of a closure node, or undefined. */
@@ -39,12 +61,13 @@ export class LocationIndex {
     const { graph } = this;
     const { locationFieldCount, locationLineOffset, locationColumnOffset, nodeFieldCount } = graph.layout;
     const wanted = node * nodeFieldCount;
+    const objectIndexes = this.objectIndexes ?? this.build();
     let low = 0;
-    let high = this.objectIndexes.length - 1;
+    let high = objectIndexes.length - 1;
     const at = (k: number) => (this.order ? this.order[k]! : k);
     while (low <= high) {
       const mid = (low + high) >>> 1;
-      const value = this.objectIndexes[at(mid)]!;
+      const value = objectIndexes[mid]!;
       if (value === wanted) {
         const base = at(mid) * locationFieldCount;
         const locations = graph.snapshot.locations!;
