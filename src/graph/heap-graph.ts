@@ -8,6 +8,7 @@ import { computeEssentialEdges } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes } from './shallow-sizes.js';
+import { hasSpareCpu } from '../threads/function-worker.js';
 import { startRetainers, startShallowSizes, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
 
 /** Marks "no node" / "no edge" in ordinal arrays. */
@@ -165,8 +166,10 @@ export class HeapGraph {
       // On big graphs, shallow sizes and retainers are computed by worker
       // threads while this one does the essential edges and the DFS
       // (graph-workers.ts); the getters above collect their results.
-      if (!this.cachedShallow) this.pendingShallow ??= startShallowSizes(this);
-      if (!this.cachedEssential) this.pendingRetainers ??= startRetainers(this);
+      if (hasSpareCpu()) {
+        if (!this.cachedShallow) this.pendingShallow ??= startShallowSizes(this);
+        if (!this.cachedEssential) this.pendingRetainers ??= startRetainers(this);
+      }
       this.cachedDominators = computeDominators(this);
     }
     return this.cachedDominators;

@@ -1,4 +1,5 @@
 import { openByteSource, DEFAULT_CHUNK_SIZE, type ByteSource } from './byte-source.js';
+import { hasSpareCpu } from '../threads/function-worker.js';
 import { EdgeSplit, SPLIT_MIN_BYTES } from './split-edges.js';
 import type { HeapSnapshot } from './heap-snapshot.js';
 import { SnapshotParser } from './parser.js';
@@ -17,7 +18,8 @@ export interface LoadOptions {
   chunkSize?: number;
   /**
    * Parse the `edges` of a plain file with a second thread: "auto" (default)
-   * from SPLIT_MIN_BYTES on, or always / never. The result is the same.
+   * from SPLIT_MIN_BYTES on when a second CPU is available, or always / never.
+   * The result is the same.
    */
   splitEdges?: 'auto' | boolean;
   /** Block size of the split (tests use small ones to cross many block boundaries). */
@@ -71,7 +73,7 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
 function wantsSplit(source: ByteSource, options: LoadOptions): boolean {
   if (!source.seek || source.size === undefined) return false;
   const choice = options.splitEdges ?? 'auto';
-  return choice === 'auto' ? source.size >= SPLIT_MIN_BYTES : choice;
+  return choice === 'auto' ? source.size >= SPLIT_MIN_BYTES && hasSpareCpu() : choice;
 }
 
 /** Parses a snapshot held in memory (tests, small inputs), fed in chunks of the given size. */

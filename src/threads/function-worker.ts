@@ -1,8 +1,17 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 const RUNNING = 1;
 const DONE = 2;
 const FAILED = 3;
+
+/**
+ * Whether a second thread can run beside this one: on one CPU (or a process
+ * pinned to one) the threads only take turns, and that is slower than one.
+ */
+export function hasSpareCpu(): boolean {
+  return availableParallelism() >= 2;
+}
 
 export interface FunctionWorker {
   worker: Worker;
