@@ -22,60 +22,40 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  * Fills one byte per edge ordinal (0 on entry): 1 = essential.
  */
 export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(graph.edgeCount)): Uint8Array {
-  const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
+  const { nodeCount, edges, firstEdge, layout, rootOrdinal, nodes } = graph;
   const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
   const weak = layout.edgeType.weak;
   const shortcut = layout.edgeType.shortcut;
   const internal = layout.edgeType.internal;
-  const pageOwned = markPageOwned(graph);
   const tableIdByName = weakMapTableIds(graph.strings);
-  const nodes = graph.nodes;
   const idStride = layout.nodeFieldCount;
   const idOffset = layout.nodeIdOffset;
 
-  for (let node = 0; node < nodeCount; node++) {
-    const nodePageOwned = pageOwned[node]!;
-    const isRoot = node === rootOrdinal;
-    for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
-      const base = e * edgeFieldCount;
-      const type = edges[base + edgeTypeOffset]!;
-      if (type === weak) continue;
-      const target = edges[base + edgeToNodeOffset]!;
-      if (target === node) continue;
-      if (type === internal && tableIdByName !== undefined) {
-        const tableId = tableIdByName[edges[base + edgeNameOffset]!]!;
-        if (tableId !== 0 && tableId === nodes[node * idStride + idOffset]) continue;
-      }
-      if (!isRoot) {
-        if (type === shortcut) continue;
-        if (pageOwned[target] && !nodePageOwned) continue;
-      }
-      essential[e] = 1;
+  /** Every rule but "into page-owned from outside" (callers know about that one). */
+  const retains = (node: number, base: number, type: number, target: number): boolean => {
+    if (target === node) return false;
+    if (type === internal && tableIdByName !== undefined) {
+      const tableId = tableIdByName[edges[base + edgeNameOffset]!]!;
+      if (tableId !== 0 && tableId === nodes[node * idStride + idOffset]) return false;
     }
-  }
-  return essential;
-}
+    return node === rootOrdinal || type !== shortcut;
+  };
 
-/**
- * Marks everything reachable over non-weak edges from the user roots: the
- * root's shortcut targets (the global objects) and, in browser snapshots,
- * "(Document DOM trees)".
- */
-function markPageOwned(graph: HeapGraph): Uint8Array {
-  const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
-  const { edgeFieldCount, edgeTypeOffset, edgeToNodeOffset } = layout;
-  const weak = layout.edgeType.weak;
-  const owned = new Uint8Array(nodeCount);
+  // Page-owned nodes: everything reachable over non-weak edges from the user
+  // roots (the root's shortcut targets, the global objects, and in browser
+  // snapshots "(Document DOM trees)"). Their own edges are decided during the
+  // same traversal: from a page-owned node the page-owned rule never applies.
+  const pageOwned = new Uint8Array(nodeCount);
   const stack = new Uint32Array(nodeCount);
   let top = 0;
   const syntheticType = layout.nodeType.synthetic;
   for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end; e++) {
     const type = edges[e * edgeFieldCount + edgeTypeOffset]!;
     const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
-    const isUserGlobal = type === layout.edgeType.shortcut;
+    const isUserGlobal = type === shortcut;
     const isDomTrees = type === layout.edgeType.element && graph.nodeType(target) === syntheticType && graph.nodeName(target) === '(Document DOM trees)';
-    if ((isUserGlobal || isDomTrees) && !owned[target]) {
-      owned[target] = 1;
+    if ((isUserGlobal || isDomTrees) && !pageOwned[target]) {
+      pageOwned[target] = 1;
       stack[top++] = target;
     }
   }
@@ -83,14 +63,30 @@ function markPageOwned(graph: HeapGraph): Uint8Array {
     const node = stack[--top]!;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       const base = e * edgeFieldCount;
-      if (edges[base + edgeTypeOffset] === weak) continue;
+      const type = edges[base + edgeTypeOffset]!;
+      if (type === weak) continue;
       const target = edges[base + edgeToNodeOffset]!;
-      if (owned[target]) continue;
-      owned[target] = 1;
+      if (retains(node, base, type, target)) essential[e] = 1;
+      if (pageOwned[target]) continue;
+      pageOwned[target] = 1;
       stack[top++] = target;
     }
   }
-  return owned;
+
+  // The rest: an edge into a page-owned node does not retain (but from the root).
+  for (let node = 0; node < nodeCount; node++) {
+    if (pageOwned[node]) continue;
+    const isRoot = node === rootOrdinal;
+    for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
+      const base = e * edgeFieldCount;
+      const type = edges[base + edgeTypeOffset]!;
+      if (type === weak) continue;
+      const target = edges[base + edgeToNodeOffset]!;
+      if (pageOwned[target] && !isRoot) continue;
+      if (retains(node, base, type, target)) essential[e] = 1;
+    }
+  }
+  return essential;
 }
 
 /** For each string index that names a WeakMap table edge, the table's object id; 0 elsewhere. */
