@@ -35,7 +35,7 @@ describe('graph passes on worker threads', () => {
     // The worker is started before the essential edges exist; it must wait for them.
     await new Promise((resolve) => setTimeout(resolve, 50));
     computeEssentialEdges(threaded, pending.essential);
-    pending.essentialDone();
+    pending.essentialDone(true);
     const fromWorker = pending.result();
     // From the worker (shared memory), not the same-thread fallback.
     expect(fromWorker.retainingNode.buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -43,6 +43,19 @@ describe('graph passes on worker threads', () => {
     expect(fromWorker.retainingNode.length).toBe(here.retainingNode.length);
     expect(same(fromWorker.firstRetainer, here.firstRetainer)).toBe(true);
     expect(same(fromWorker.retainingNode, here.retainingNode)).toBe(true);
+  });
+
+  it('a retainers worker told the essential edges failed stops waiting at once; the pass then runs here', async () => {
+    const graph = new HeapGraph(await loadSnapshot(golden('node20')));
+    const pending = startRetainers(graph, 0)!;
+    pending.essentialDone(false);
+    const started = performance.now();
+    const retainers = pending.result();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(retainers.retainingNode.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    const here = buildRetainers(new HeapGraph(await loadSnapshot(golden('node20'))));
+    expect(same(retainers.firstRetainer, here.firstRetainer)).toBe(true);
+    expect(same(retainers.retainingNode, here.retainingNode)).toBe(true);
   });
 
   it('dominators with all passes on workers equal those computed on one thread', async () => {

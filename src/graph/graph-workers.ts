@@ -1,4 +1,4 @@
-import { startFunctionWorker } from '../threads/function-worker.js';
+import { startFunctionWorker, type FunctionWorker } from '../threads/function-worker.js';
 import type { HeapGraph } from './heap-graph.js';
 import { buildRetainers, fillRetainers, retainerInput, type Retainers } from './retainers.js';
 import { computeShallowSizes, fillShallowSizes, shallowSizeInput } from './shallow-sizes.js';
@@ -23,10 +23,19 @@ export interface PendingShallowSizes {
 }
 
 export interface PendingRetainers {
-  /** Fill this (computeEssentialEdges), then call essentialDone(). */
+  /** Fill this (computeEssentialEdges), then call essentialDone(true); essentialDone(false) if that failed. */
   essential: Uint8Array;
-  essentialDone(): void;
+  essentialDone(filled: boolean): void;
   result(): Retainers;
+}
+
+/** A worker, or undefined where none can be started (e.g. a permission model without --allow-worker). */
+function tryStart(start: () => FunctionWorker): FunctionWorker | undefined {
+  try {
+    return start();
+  } catch {
+    return undefined;
+  }
 }
 
 function isBigAndShared(graph: HeapGraph, minNodes: number): boolean {
@@ -37,7 +46,8 @@ function isBigAndShared(graph: HeapGraph, minNodes: number): boolean {
 export function startShallowSizes(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingShallowSizes | undefined {
   if (!isBigAndShared(graph, minNodes)) return undefined;
   const sizes = new Float64Array(new SharedArrayBuffer(graph.nodeCount * 8));
-  const running = startFunctionWorker(fillShallowSizes, shallowSizeInput(graph, sizes));
+  const running = tryStart(() => startFunctionWorker(fillShallowSizes, shallowSizeInput(graph, sizes)));
+  if (!running) return undefined;
   return {
     result() {
       const done = running.waitSync(START_MS, runMs(graph));
@@ -52,19 +62,26 @@ export function startRetainers(graph: HeapGraph, minNodes = WORKER_MIN_NODES): P
   const essential = new Uint8Array(new SharedArrayBuffer(graph.edgeCount));
   const ready = new Int32Array(new SharedArrayBuffer(4));
   const firstRetainer = new Uint32Array(new SharedArrayBuffer((graph.nodeCount + 1) * 4));
-  // Room for every edge: the essential count is not known until the worker has counted.
+  // Room for every edge: the essential count is not known until the worker
+  // has counted. The unused tail (non-retaining edges, typically a few
+  // percent) stays allocated: cutting it would cost a copy of the rest.
   const retainingNode = new Uint32Array(new SharedArrayBuffer(graph.edgeCount * 4));
-  const running = startFunctionWorker(fillRetainers, retainerInput(graph, firstRetainer, retainingNode, essential, ready));
+  const running = tryStart(() => startFunctionWorker(fillRetainers, retainerInput(graph, firstRetainer, retainingNode, essential, ready)));
+  if (!running) return undefined;
+  let abandoned = false;
   return {
     essential,
-    essentialDone() {
-      Atomics.store(ready, 0, 1);
+    essentialDone(filled) {
+      abandoned = !filled;
+      // 1: go ahead; 2: the essential edges were not computed, give up (the
+      // worker must not wait forever holding the graph).
+      Atomics.store(ready, 0, filled ? 1 : 2);
       Atomics.notify(ready, 0);
     },
     result() {
       const done = running.waitSync(START_MS, runMs(graph));
       void running.stop();
-      return done ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph);
+      return done && !abandoned ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph);
     },
   };
 }

@@ -142,8 +142,14 @@ export class HeapGraph {
   /** Bitmap over edge ordinals: 1 where the edge retains its target (see essential-edges.ts). */
   essentialEdges(): Uint8Array {
     if (!this.cachedEssential) {
-      this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential);
-      this.pendingRetainers?.essentialDone();
+      let filled = false;
+      try {
+        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential);
+        filled = true;
+      } finally {
+        this.pendingRetainers?.essentialDone(filled);
+        if (!filled) this.pendingRetainers = undefined;
+      }
     }
     return this.cachedEssential;
   }

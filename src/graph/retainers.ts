@@ -24,7 +24,7 @@ export interface RetainerInput {
   firstRetainer: Uint32Array;
   /** Output with room for every edge, or undefined to allocate the exact size. */
   retainingNode: Uint32Array | undefined;
-  /** When set, wait until its first slot is non-zero: another thread is still filling `essential`. */
+  /** When set, wait until its first slot is non-zero (another thread is filling `essential`); 2 means give up. */
   essentialReady: Int32Array | undefined;
 }
 
@@ -41,12 +41,15 @@ export function retainerInput(graph: HeapGraph, firstRetainer: Uint32Array, reta
 /**
  * Two passes over the edges: count per target, then fill. No per-edge
  * objects. Returns retainingNode cut to its length. It also runs in a worker
- * from its own source text (retainers-worker.ts), so it refers to nothing
+ * from its own source text (graph-workers.ts), so it refers to nothing
  * outside its body.
  */
 export function fillRetainers(input: RetainerInput): Uint32Array {
   const { nodeCount, edges, firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, essentialReady } = input;
-  if (essentialReady) while (Atomics.load(essentialReady, 0) === 0) Atomics.wait(essentialReady, 0, 0);
+  if (essentialReady) {
+    while (Atomics.load(essentialReady, 0) === 0) Atomics.wait(essentialReady, 0, 0);
+    if (Atomics.load(essentialReady, 0) !== 1) return new Uint32Array(0);
+  }
   for (let e = 0, offset = edgeToNodeOffset; e < essential.length; e++, offset += edgeFieldCount) {
     if (essential[e] !== 0) firstRetainer[edges[offset]!]!++;
   }

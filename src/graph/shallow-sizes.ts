@@ -62,7 +62,7 @@ export function shallowSizeInput(graph: HeapGraph, sizes: Float64Array): Shallow
 
 /**
  * The pass itself. It also runs in a worker from its own source text
- * (shallow-sizes-worker.ts), so it refers to nothing outside its body.
+ * (graph-workers.ts), so it refers to nothing outside its body.
  */
 export function fillShallowSizes(input: ShallowSizeInput): void {
   const UNVISITED = 0xffffffff;

@@ -11,6 +11,8 @@
  * Runs in a worker from its own source text (threads/function-worker.ts): it
  * must not refer to anything outside its body; constants come in `data`.
  */
+
+/** What the worker gets: the file, the meta's count and the shared memory. */
 export interface EdgesFromEndData {
   file: string;
   fileSize: number;
@@ -23,31 +25,29 @@ export interface EdgesFromEndData {
   slots: typeof SPLIT_SLOTS;
 }
 
-/** Int32 slots of `control` and Float64 slots of `results`, shared by both threads. */
+/** The layout of the shared words both threads use, and their values. */
 export const SPLIT_SLOTS = {
-  /** Handshake: SEARCHING until one side decides. */
-  phase: 0,
-  /** Packed claim word: (main's next block + 1) << 16 | worker's next block. */
-  claims: 1,
-  /** RUNNING, DONE or FAILED. */
-  worker: 2,
-  cancel: 3,
-  // Float64 slots
-  edgesEnd: 0,
-  edgesStart: 1,
-  workerValues: 2,
-  /** Commas between the start of the worker's lowest block and its first number. */
-  workerLeadCommas: 3,
-  workerLowest: 4,
-  // phases
-  searching: 0,
-  split: 1,
-  sequential: 2,
-  notFound: 3,
-  // worker states
-  running: 0,
-  done: 1,
-  failed: 2,
+  /** Int32 slots of `control`. */
+  control: {
+    /** Handshake: a `phase` value; "searching" until one side decides. */
+    phase: 0,
+    /** Packed claim word: (main's next block + 1) << 16 | worker's next block. */
+    claims: 1,
+    /** A `worker` value. */
+    worker: 2,
+    cancel: 3,
+  },
+  /** Float64 slots of `results`. */
+  results: {
+    edgesEnd: 0,
+    edgesStart: 1,
+    workerValues: 2,
+    /** Commas between the start of the worker's lowest block and its first number. */
+    workerLeadCommas: 3,
+    workerLowest: 4,
+  },
+  phase: { searching: 0, split: 1, sequential: 2, notFound: 3 },
+  worker: { running: 0, done: 1, failed: 2 },
   /** Main's next block + 1 before main knows where the edges start. */
   unknownMain: 0x7fff,
 } as const;
@@ -59,10 +59,10 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
   const results = new Float64Array(data.results);
   const values = new Uint32Array(data.values);
   const { valueCount, blockSize, fileSize } = data;
-  const fd = fs.openSync(data.file, 'r');
+  let fd = -1;
   const finish = (state: number): void => {
-    Atomics.store(control, S.worker, state);
-    Atomics.notify(control, S.worker);
+    Atomics.store(control, S.control.worker, state);
+    Atomics.notify(control, S.control.worker);
   };
   const readAt = (buffer: Uint8Array, length: number, position: number): number => {
     let got = 0;
@@ -111,21 +111,21 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
   /** The next block from the end, or -1 when the threads have met (or main cancelled). */
   const claim = (): number => {
     for (;;) {
-      if (Atomics.load(control, S.cancel) !== 0) return -1;
-      const word = Atomics.load(control, S.claims);
+      if (Atomics.load(control, S.control.cancel) !== 0) return -1;
+      const word = Atomics.load(control, S.control.claims);
       const next = word & 0xffff;
       const mainNextPlus1 = word >>> 16;
       if (mainNextPlus1 === S.unknownMain) {
         // Until main knows where the edges start, only the bytes that are
         // surely edges: V values need at least 2V - 1 bytes.
         if ((next + 1) * blockSize > 2 * valueCount - 1) {
-          Atomics.wait(control, S.claims, word, 100);
+          Atomics.wait(control, S.control.claims, word, 100);
           continue;
         }
       } else if (next > mainNextPlus1 - 1) {
         return -1;
       }
-      if (Atomics.compareExchange(control, S.claims, word, (mainNextPlus1 << 16) | (next + 1)) === word) return next;
+      if (Atomics.compareExchange(control, S.control.claims, word, (mainNextPlus1 << 16) | (next + 1)) === word) return next;
     }
   };
 
@@ -181,11 +181,12 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
   }
 
   try {
+    fd = fs.openSync(data.file, 'r');
     const end = findEdgesEnd();
-    const phase = end < 0 ? S.notFound : S.split;
-    if (end >= 0) results[S.edgesEnd] = end;
-    if (Atomics.compareExchange(control, S.phase, S.searching, phase) !== S.searching || end < 0) {
-      finish(S.done);
+    const phase = end < 0 ? S.phase.notFound : S.phase.split;
+    if (end >= 0) results[S.results.edgesEnd] = end;
+    if (Atomics.compareExchange(control, S.control.phase, S.phase.searching, phase) !== S.phase.searching || end < 0) {
+      finish(S.worker.done);
       return;
     }
 
@@ -197,14 +198,15 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     const counts = new Int32Array(3);
     for (let block = claim(); block >= 0; block = claim()) {
       const high = end - block * blockSize;
-      // Blocks that reach below the edges start exist only once main published it.
-      const low = Math.max(high - blockSize, (block + 1) * blockSize > 2 * valueCount - 1 ? results[S.edgesStart]! : 0);
+      // Main publishes the edges start before it lets this thread past the
+      // bytes that are surely edges (see claim()); until then it reads 0.
+      const low = Math.max(high - blockSize, results[S.results.edgesStart]!, 1);
       const readFrom = low - 1; // one byte below: does a number run into this block from below?
       const readTo = Math.min(high + 11, end); // a number starting below `high` ends within 10 digits
       const got = readAt(buffer, readTo - readFrom, readFrom);
       if (got !== readTo - readFrom) throw new Error('short read');
       // Buffer indices from here on: buffer[i] is the byte at readFrom + i.
-      const first = low - readFrom; // always 1
+      const first = 1;
       let limit = high - readFrom;
       // A number that starts in this block and runs past `high` is this block's.
       if (high < end && buffer[limit - 1]! - 48 >>> 0 <= 9) {
@@ -223,14 +225,14 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
       lowest = low;
       lowestLead = lead;
     }
-    results[S.workerValues] = valueCount - 1 - index;
-    results[S.workerLeadCommas] = lowestLead;
-    results[S.workerLowest] = lowest;
-    finish(S.done);
+    results[S.results.workerValues] = valueCount - 1 - index;
+    results[S.results.workerLeadCommas] = lowestLead;
+    results[S.results.workerLowest] = lowest;
+    finish(S.worker.done);
   } catch {
     // Any fault: main parses the whole array itself and reports it precisely.
-    finish(S.failed);
+    finish(S.worker.failed);
   } finally {
-    fs.closeSync(fd);
+    if (fd >= 0) fs.closeSync(fd);
   }
 }

@@ -8,7 +8,7 @@ export class GrowableU32 {
 
   constructor(initialCapacity: number, readonly fixed: boolean) {
     // Arrays of known size are shared memory, so worker threads can read the
-    // graph without a copy (graph/shallow-sizes-worker.ts).
+    // graph without a copy (graph/graph-workers.ts).
     this.array = fixed ? new Uint32Array(new SharedArrayBuffer(initialCapacity * 4)) : new Uint32Array(Math.max(initialCapacity, 1024));
   }
 

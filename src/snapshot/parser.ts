@@ -294,7 +294,8 @@ export class SnapshotParser {
       key === 'nodes' && this.nodeCountDeclared !== undefined ? this.nodeCountDeclared * this.nodeFieldCount
       : key === 'edges' && this.edgeCountDeclared !== undefined ? this.edgeCountDeclared * this.edgeFieldCount
       : undefined;
-    if (declared !== undefined) this.declaredFits(key, declared, 0);
+    const fault = declared === undefined ? undefined : this.implausibleCount(key, declared);
+    if (fault !== undefined) throw this.error(fault, declared, 0);
     if (key === 'edges' && this.edgesStorage) return GrowableU32.over(this.edgesStorage);
     try {
       return declared === undefined ? new GrowableU32(1024, false) : new GrowableU32(declared, true);
@@ -303,18 +304,14 @@ export class SnapshotParser {
     }
   }
 
-  /** Throws when a declared value count is corrupt; true otherwise. */
-  private declaredFits(key: string, declared: number, index: number): true {
+  /** Why a declared value count is corrupt, or undefined when it is plausible. */
+  private implausibleCount(key: string, declared: number): string | undefined {
     // One Uint32Array holds 2^32 values on 64-bit Node 20+ (1.4 billion edges);
     // a declared size past that is a corrupt count, not a real heap.
-    if (declared > MAX_TYPED_ARRAY_LENGTH) {
-      throw this.error(`"${key}" declares more values than one typed array can hold`, declared, index);
-    }
+    if (declared > MAX_TYPED_ARRAY_LENGTH) return `"${key}" declares more values than one typed array can hold`;
     // Every value takes at least two bytes ("0,"): a count the file cannot hold is corrupt.
-    if (this.sizeHint !== undefined && declared > this.sizeHint / 2) {
-      throw this.error(`"${key}" declares more values than the file can hold`, declared, index);
-    }
-    return true;
+    if (this.sizeHint !== undefined && declared > this.sizeHint / 2) return `"${key}" declares more values than the file can hold`;
+    return undefined;
   }
 
   /**
@@ -459,11 +456,13 @@ export class SnapshotParser {
         throw this.error('wrong meta: node_fields or edge_fields is missing or empty', undefined, index);
       }
       const edgeValues = this.edgeCountDeclared === undefined ? undefined : this.edgeCountDeclared * this.edgeFieldCount;
-      if (this.handoff && edgeValues !== undefined && this.declaredFits('edges', edgeValues, index)) {
+      // A corrupt count, or storage that cannot be had, is reported where the
+      // edges start, as without the handoff.
+      if (this.handoff && edgeValues !== undefined && this.implausibleCount('edges', edgeValues) === undefined) {
         try {
           this.edgesStorage = this.handoff.prepareEdges(edgeValues);
         } catch {
-          throw this.error(`cannot allocate memory for the ${edgeValues} values "edges" declares`, edgeValues, index);
+          this.edgesStorage = undefined;
         }
       }
     } else if (key === 'trace_tree') {

@@ -37,10 +37,11 @@ export class EdgeSplit {
     options: SplitOptions = {},
   ) {
     // The claim word packs block numbers in 15 bits.
-    let blockSize = options.blockSize ?? 1 << 20;
+    const requested = options.blockSize ?? 1 << 20;
+    let blockSize = Number.isFinite(requested) && requested >= 16 ? Math.floor(requested) : 1 << 20;
     while (fileSize / blockSize > S.unknownMain - 2) blockSize *= 2;
     this.blockSize = blockSize;
-    Atomics.store(this.control, S.claims, S.unknownMain << 16);
+    Atomics.store(this.control, S.control.claims, S.unknownMain << 16);
   }
 
   /**
@@ -62,8 +63,15 @@ export class EdgeSplit {
       results: this.results.buffer as SharedArrayBuffer,
       slots: S,
     };
-    // A small heap: the worker holds two buffers; the data is shared.
-    const { worker } = startFunctionWorker(parseEdgesFromEnd, data, 64);
+    let worker: Worker;
+    try {
+      // A small heap: the worker holds two buffers; the data is shared.
+      worker = startFunctionWorker(parseEdgesFromEnd, data, 64).worker;
+    } catch {
+      // No worker here (e.g. a permission model without --allow-worker): run()
+      // then leaves the edges to the sequential parser.
+      return values;
+    }
     worker.on('error', () => (this.workerGone = true));
     worker.on('exit', () => (this.workerGone = true));
     this.worker = worker;
@@ -82,45 +90,52 @@ export class EdgeSplit {
     const results = this.results;
     // The worker is usually done searching long before the nodes are parsed;
     // on small files it may still be starting: its search is bounded, wait.
-    while (Atomics.load(control, S.phase) === S.searching && !this.workerGone) {
+    while (Atomics.load(control, S.control.phase) === S.phase.searching && !this.workerGone) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    if (Atomics.compareExchange(control, S.phase, S.searching, S.sequential) !== S.split) {
+    if (Atomics.compareExchange(control, S.control.phase, S.phase.searching, S.phase.sequential) !== S.phase.split) {
       await this.stop();
       return undefined;
     }
-    const end = results[S.edgesEnd]!;
+    const end = results[S.results.edgesEnd]!;
     if (end <= start) {
       await this.stop();
       return undefined;
     }
-    results[S.edgesStart] = start;
+    results[S.results.edgesStart] = start;
     const blocks = Math.ceil((end - start) / this.blockSize);
     publishMainBlocks(control, blocks);
 
-    const forward = parseForward(this.file, values, start, end, this.blockSize, control);
+    let forward: ForwardResult | undefined;
+    try {
+      forward = parseForward(this.file, values, start, end, this.blockSize, control);
+    } catch {
+      forward = undefined; // e.g. no file descriptor left: the sequential parser reads on
+    }
     if (!forward) {
       await this.stop();
       return undefined;
     }
-    while (Atomics.load(control, S.worker) === S.running && !this.workerGone) {
+    while (Atomics.load(control, S.control.worker) === S.worker.running && !this.workerGone) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    const workerDone = Atomics.load(control, S.worker) === S.done;
+    const workerDone = Atomics.load(control, S.control.worker) === S.worker.done;
     await this.stop();
     if (!workerDone) return undefined;
-    const workerValues = results[S.workerValues]!;
-    const meetsWorker = forward.regionEnd === results[S.workerLowest]!;
-    const commasAtMeeting = forward.tailCommas + (forward.regionEnd === end ? 0 : results[S.workerLeadCommas]!);
-    const expectedCommas = forward.regionEnd === end ? 0 : 1;
+    const workerValues = results[S.results.workerValues]!;
+    const meetsWorker = forward.regionEnd === results[S.results.workerLowest]!;
+    const commasAtMeeting = forward.tailCommas + (forward.regionEnd === end ? 0 : results[S.results.workerLeadCommas]!);
+    // One comma between main's last number and the worker's first; none when
+    // either side has no number (nothing may follow "[" or precede "]").
+    const expectedCommas = forward.regionEnd === end || forward.count === 0 ? 0 : 1;
     if (!meetsWorker || commasAtMeeting !== expectedCommas || forward.count + workerValues !== values.length) return undefined;
     return end;
   }
 
   /** Stops the worker (idempotent); safe to call on any path. */
   async stop(): Promise<void> {
-    Atomics.store(this.control, S.cancel, 1);
-    Atomics.notify(this.control, S.claims);
+    Atomics.store(this.control, S.control.cancel, 1);
+    Atomics.notify(this.control, S.control.claims);
     const worker = this.worker;
     this.worker = undefined;
     if (worker && !this.workerGone) await worker.terminate();
@@ -130,20 +145,20 @@ export class EdgeSplit {
 /** Sets main's first block (the lowest-addressed one) in the claim word and wakes the worker. */
 function publishMainBlocks(control: Int32Array, blocks: number): void {
   for (;;) {
-    const word = Atomics.load(control, S.claims);
-    if (Atomics.compareExchange(control, S.claims, word, (blocks << 16) | (word & 0xffff)) === word) break;
+    const word = Atomics.load(control, S.control.claims);
+    if (Atomics.compareExchange(control, S.control.claims, word, (blocks << 16) | (word & 0xffff)) === word) break;
   }
-  Atomics.notify(control, S.claims);
+  Atomics.notify(control, S.control.claims);
 }
 
 /** Main's next block (going towards the end of the file), or -1 once the worker has it. */
 function claimMainBlock(control: Int32Array): number {
   for (;;) {
-    const word = Atomics.load(control, S.claims);
+    const word = Atomics.load(control, S.control.claims);
     const workerNext = word & 0xffff;
     const mainNext = (word >>> 16) - 1;
     if (mainNext < workerNext) return -1;
-    if (Atomics.compareExchange(control, S.claims, word, (mainNext << 16) | workerNext) === word) return mainNext;
+    if (Atomics.compareExchange(control, S.control.claims, word, (mainNext << 16) | workerNext) === word) return mainNext;
   }
 }
 

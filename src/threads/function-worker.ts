@@ -36,7 +36,10 @@ export interface FunctionWorker {
  */
 export function startFunctionWorker<T>(body: (data: T, load: (id: string) => unknown) => void, data: T, heapLimitMb?: number): FunctionWorker {
   const status = new Int32Array(new SharedArrayBuffer(4));
-  const source = `const { workerData } = require('node:worker_threads');
+  // __name: transforms that keep function names (esbuild's keepNames, tsx)
+  // wrap nested functions in a helper that only the module defines.
+  const source = `const __name = (f) => f;
+const { workerData } = require('node:worker_threads');
 const status = new Int32Array(workerData.status);
 Atomics.store(status, 0, ${RUNNING});
 let outcome = ${FAILED};
