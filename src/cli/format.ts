@@ -1,10 +1,8 @@
-/** Bytes as a short human number: 1.2 MB, 950 kB, 12 B (decimal units, like DevTools). */
+import { formatBytes as formatBytesIn } from '../report/format.js';
+
+/** The terminal's shorter form of the reports' bytes: whole kilobytes (950 kB, 1.2 MB, 12 B). */
 export function formatBytes(bytes: number): string {
-  const abs = Math.abs(bytes);
-  if (abs >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (abs >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (abs >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
-  return `${bytes} B`;
+  return formatBytesIn(bytes, 0);
 }
 
 export function formatCount(n: number): string {

@@ -2,3 +2,9 @@
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/** A flag or argument that must be a whole number; anything else is a usage error. */
+export function wholeNumber(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number (got "${text}")`);
+  return Number(text);
+}

@@ -1,5 +1,6 @@
 import type { HeapSnapshot } from '../snapshot/heap-snapshot.js';
 import type { SnapshotLayout } from '../snapshot/layout.js';
+import { lastIndexAtOrBelow } from '../util/sorted.js';
 import type { StringTable } from '../snapshot/string-table.js';
 import { computeClassIndex, type ClassIndex } from './class-index.js';
 import { computeDistances, type Distances } from './distances.js';
@@ -110,15 +111,7 @@ export class HeapGraph {
 
   /** The node an edge belongs to (binary search over firstEdge; for paths, not hot loops). */
   edgeSource(edge: number): number {
-    let low = 0;
-    let high = this.nodeCount - 1;
-    const firstEdge = this.firstEdge;
-    while (low < high) {
-      const mid = (low + high + 1) >>> 1;
-      if (firstEdge[mid]! <= edge) low = mid;
-      else high = mid - 1;
-    }
-    return low;
+    return lastIndexAtOrBelow(this.firstEdge, this.nodeCount, edge);
   }
 
   /** The first edge of `node` with this type name and edge name, or NONE. */

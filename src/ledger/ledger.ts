@@ -1,3 +1,4 @@
+import { lastIndexAtOrBelow } from '../util/sorted.js';
 import type { AsyncTraceEvent } from './trace-events.js';
 
 /** Contexts of one name created, destroyed and still open in one window. */
@@ -87,16 +88,10 @@ function spreadOverIterations(stillOpen: Array<{ name: string; ts: number }>, by
   const perName = new Map<string, Map<number, number>>();
   for (const { name, ts } of stillOpen) {
     if (ts < starts[0]! || ts > end) continue;
-    // Binary search: the last iteration that started at or before ts.
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >>> 1;
-      if (starts[mid]! <= ts) low = mid;
-      else high = mid - 1;
-    }
+    // The last iteration that started at or before ts.
+    const iteration = lastIndexAtOrBelow(starts, starts.length, ts);
     const counts = perName.get(name) ?? new Map<number, number>();
-    counts.set(low, (counts.get(low) ?? 0) + 1);
+    counts.set(iteration, (counts.get(iteration) ?? 0) + 1);
     perName.set(name, counts);
   }
   for (const ledger of byName.values()) {

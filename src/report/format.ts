@@ -47,11 +47,11 @@ export function formatLive(live: readonly number[]): string {
 }
 
 /** Bytes in decimal units, like DevTools: 950 B, 6.2 kB, 1.4 MB. */
-export function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number, kilobyteDigits = 1): string {
   const abs = Math.abs(bytes);
   if (abs >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
   if (abs >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (abs >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (abs >= 1e3) return `${(bytes / 1e3).toFixed(kilobyteDigits)} kB`;
   return `${bytes} B`;
 }
 

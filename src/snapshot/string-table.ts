@@ -1,3 +1,5 @@
+import { lastIndexAtOrBelow } from '../util/sorted.js';
+
 /**
  * The snapshot's `strings` section, kept as the raw JSON content of each
  * element (UTF-8, escapes as written) packed back to back in one buffer.
@@ -82,15 +84,7 @@ export class StringTable {
 
   /** The string whose bytes include `position` (an empty string holds none). */
   private stringAt(position: number): number {
-    const offsets = this.offsets;
-    let low = 0;
-    let high = this.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >>> 1;
-      if (offsets[mid]! <= position) low = mid;
-      else high = mid - 1;
-    }
-    return low;
+    return lastIndexAtOrBelow(this.offsets, this.length, position);
   }
 
   private withDecoded(found: number[], matches: (text: string) => boolean): number[] {

@@ -7,7 +7,7 @@ import { EXIT_LEAK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { analysisProgressReporter } from '../progress.js';
 import { renderAnalysis } from '../render-analysis.js';
-import { UsageError } from '../usage-error.js';
+import { wholeNumber } from '../usage-error.js';
 
 interface AttachFlags {
   out: string;
@@ -75,11 +75,6 @@ async function finishAttach(result: AttachResult, flags: AttachFlags): Promise<v
   if (!ok) throw new Error(failure ?? 'attach failed');
   if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json\n`);
   if (analysis?.verdict === 'leak') process.exitCode = EXIT_LEAK;
-}
-
-function wholeNumber(text: string, what: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what} must be a whole number (got "${text}")`);
-  return Number(text);
 }
 
 /** One stderr line per step. */

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Budgets } from '../../analysis/budget.js';
 import { analysisProgressReporter } from '../progress.js';
 import { formatBytes } from '../format.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, wholeNumber } from '../usage-error.js';
 import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from './report.js';
 
 interface CaptureFlags extends GateFlags {
@@ -56,10 +56,10 @@ export function registerCapture(program: Command): void {
           if (given('interval')) throw new UsageError('--interval applies to command mode only');
           result = await captureScenario({
             scenario: flags.scenario,
-            iterations: integer(flags.iterations, '--iterations'),
-            snapshots: integer(flags.snapshots, '--snapshots'),
-            warmup: integer(flags.warmup, '--warmup'),
-            timeoutMs: flags.timeout === undefined ? undefined : integer(flags.timeout, '--timeout'),
+            iterations: wholeNumber(flags.iterations, '--iterations'),
+            snapshots: wholeNumber(flags.snapshots, '--snapshots'),
+            warmup: wholeNumber(flags.warmup, '--warmup'),
+            timeoutMs: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout'),
             outDir: flags.out,
             onProgress,
             signal: controller.signal,
@@ -70,8 +70,8 @@ export function registerCapture(program: Command): void {
           if (misplaced.length > 0) throw new UsageError(`--${misplaced[0]} applies to --scenario only`);
           result = await captureCommand({
             command: commandArgv,
-            intervalMs: flags.interval === undefined ? 0 : integer(flags.interval, '--interval'),
-            timeoutMs: flags.timeout === undefined ? undefined : integer(flags.timeout, '--timeout'),
+            intervalMs: flags.interval === undefined ? 0 : wholeNumber(flags.interval, '--interval'),
+            timeoutMs: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout'),
             outDir: flags.out,
             onProgress,
             signal: controller.signal,
@@ -117,11 +117,6 @@ async function finishCapture(result: CaptureResult, flags: CaptureFlags, budgets
   }
   if (!ok) throw new Error(`${failure ?? 'capture failed'}${jsonFailure}`);
   if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json${flags.report ? '; no report (nothing to analyse)' : ''}\n`);
-}
-
-function integer(text: string, flag: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number (got "${text}")`);
-  return Number(text);
 }
 
 /** One stderr line per step; nothing is rewritten in place, so logs stay readable. */

@@ -3,7 +3,7 @@ import { analyzeSnapshots } from '../../analysis/analyze.js';
 import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { analysisProgressReporter } from '../progress.js';
-import { UsageError } from '../usage-error.js';
+import { wholeNumber } from '../usage-error.js';
 import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from './report.js';
 
 export function registerDiff(program: Command): void {
@@ -23,7 +23,3 @@ export function registerDiff(program: Command): void {
   });
 }
 
-export function wholeNumber(text: string, flag: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number (got "${text}")`);
-  return Number(text);
-}
