@@ -1,8 +1,8 @@
-import { formatBytes as formatBytesIn } from '../report/format.js';
+import { bytesInDecimalUnits } from '../report/format.js';
 
 /** The terminal's shorter form of the reports' bytes: whole kilobytes (950 kB, 1.2 MB, 12 B). */
 export function formatBytes(bytes: number): string {
-  return formatBytesIn(bytes, 0);
+  return bytesInDecimalUnits(bytes, 0);
 }
 
 export function formatCount(n: number): string {

@@ -47,7 +47,12 @@ export function formatLive(live: readonly number[]): string {
 }
 
 /** Bytes in decimal units, like DevTools: 950 B, 6.2 kB, 1.4 MB. */
-export function formatBytes(bytes: number, kilobyteDigits = 1): string {
+export function formatBytes(bytes: number): string {
+  return bytesInDecimalUnits(bytes, 1);
+}
+
+/** Shared with the terminal, which shows whole kilobytes. */
+export function bytesInDecimalUnits(bytes: number, kilobyteDigits: number): string {
   const abs = Math.abs(bytes);
   if (abs >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
   if (abs >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
