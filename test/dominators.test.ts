@@ -154,4 +154,65 @@ describe('dominators and retained sizes on hand-built graphs', () => {
     expect(g.ordinalOfId(3)).toBe(1);
     expect(g.ordinalOfId(4)).toBe(NONE);
   });
+
+  it('random graphs: every immediate dominator and retained size equals the definition\'s', () => {
+    // Dominance by its definition (iterated dominator sets) on the graph the
+    // algorithm is meant to see: strong edges, the root -> each node reached by
+    // weak edges only, and the root -> each node left over (whose own edges
+    // then count for nothing: DevTools attaches them one by one).
+    let seed = 20261125;
+    const random = (below: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % below;
+    };
+    for (let round = 0; round < 300; round++) {
+      const b = new SnapshotBuilder();
+      const count = 2 + random(24);
+      for (let i = 1; i < count; i++) b.node('object', `N${i}`, 1 + random(100));
+      const strong: Array<[number, number]> = [];
+      const edgeTotal = random(count * 3);
+      for (let k = 0; k < edgeTotal; k++) {
+        const from = random(count);
+        const to = 1 + random(count - 1);
+        const weak = random(5) === 0;
+        b.edge(from, weak ? 'weak' : 'property', `e${k}`, to);
+        if (!weak && from !== to) strong.push([from, to]);
+      }
+      const g = graphOf(b);
+      const { dominator, retainedSize } = g.dominators();
+
+      const reach = (starts: number[], seen: Set<number>): void => {
+        const stack = [...starts];
+        for (const s of starts) seen.add(s);
+        while (stack.length > 0) {
+          const v = stack.pop()!;
+          for (const [from, to] of strong) if (from === v && !seen.has(to)) (seen.add(to), stack.push(to));
+        }
+      };
+      const reached = new Set<number>();
+      reach([0], reached);
+      const weakOnly = [...Array(count).keys()].filter((v) => !reached.has(v) && !strong.some(([, to]) => to === v));
+      reach(weakOnly, reached);
+      const leftOver = [...Array(count).keys()].filter((v) => !reached.has(v));
+      const preds = (v: number): number[] => [
+        ...strong.filter(([from, to]) => to === v && !leftOver.includes(from)).map(([from]) => from),
+        ...(weakOnly.includes(v) || leftOver.includes(v) ? [0] : []),
+      ];
+      const all = new Set([...Array(count).keys()]);
+      const dom: Array<Set<number>> = [...Array(count).keys()].map((v) => (v === 0 ? new Set([0]) : new Set(all)));
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (let v = 1; v < count; v++) {
+          const next = new Set(all);
+          for (const p of preds(v)) for (const d of [...next]) if (!dom[p]!.has(d)) next.delete(d);
+          next.add(v);
+          if (next.size !== dom[v]!.size) (dom[v] = next, changed = true);
+        }
+      }
+      const expectedDominator = dom.map((ds, v) => (v === 0 ? 0 : [...ds].filter((d) => d !== v).sort((x, y) => dom[y]!.size - dom[x]!.size)[0]!));
+      expect([...dominator], `round ${round}`).toEqual(expectedDominator);
+      const expectedRetained = [...Array(count).keys()].map((v) => [...Array(count).keys()].filter((w) => dom[w]!.has(v)).reduce((sum, w) => sum + g.selfSize(w), 0));
+      expect([...retainedSize], `round ${round}`).toEqual(expectedRetained);
+    }
+  });
 });

@@ -12,10 +12,13 @@ export interface Dominators {
 const MAX_EXAMPLES = 10;
 
 /**
- * Immediate dominators by Lengauer–Tarjan ("A fast algorithm for finding
- * dominators in a flowgraph", 1979), the simple eval/link variant, iterative
- * throughout (heap graphs are deep enough to overflow the call stack).
- * Vertices are numbered 1..n with 0 as "none", as in the paper.
+ * Immediate dominators by semi-NCA (Georgiadis, "Linear-Time Algorithms for
+ * Dominators and Related Problems", 2005): Lengauer–Tarjan's semi-dominators
+ * with simple path compression, then each node's immediate dominator as the
+ * nearest common ancestor of its DFS parent and semi-dominator, walked up the
+ * tree built so far. No buckets, and every array is indexed by DFS preorder
+ * (1..n, 0 = none), so the passes after the DFS read memory in order.
+ * Iterative throughout: heap graphs are deep enough to overflow the call stack.
  *
  * Unreachable nodes are treated as DevTools treats them, so retained sizes
  * agree with Chrome's: nodes retained only weakly are DFS'd from the root as
@@ -26,144 +29,146 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeToNodeOffset } = layout;
   // Retainers and shallow sizes are asked for only when needed: on big graphs
-  // worker threads compute them meanwhile (HeapGraph.dominators). Their
-  // scratch arrays then overlap the ones below; the peak stays under 2× the
-  // file at 763 MB (npm run bench).
+  // worker threads compute them meanwhile (HeapGraph.dominators).
   const essential = graph.essentialEdges();
 
   const size = nodeCount + 1;
-  const parent = new Uint32Array(size);
-  const ancestor = new Uint32Array(size);
+  /** Ordinal → preorder number; 0 = not visited yet. */
+  const preorder = new Uint32Array(nodeCount);
+  /** Preorder number → ordinal. */
   const vertex = new Uint32Array(size);
-  const label = new Uint32Array(size);
-  const semi = new Uint32Array(size);
-  const dom = new Uint32Array(size);
-  // The DFS's per-vertex edge cursor; after the DFS the same memory holds the
-  // bucket heads (peak memory matters at 4 GB snapshots).
-  const nextEdge = new Uint32Array(size);
-  // Buckets as singly linked lists: each vertex joins exactly one bucket once.
-  const bucketNext = new Uint32Array(size);
-  // Path-compression stack: deep only on chain-like graphs, so it grows on demand.
-  let compressStack = new Uint32Array(Math.min(size, 1 << 16));
+  /** DFS parent, then (after the NCA walk) immediate dominator. */
+  const idom = new Uint32Array(size);
+  // Two arrays in one buffer, so that when both are dead the retained sizes
+  // (8 bytes a node) take their place: peak memory matters at 4 GB snapshots.
+  const pair = new ArrayBuffer(size * 8);
+  /** Semi-dominator; during the DFS, each vertex's next edge to look at. */
+  const semi = new Uint32Array(pair, 0, size);
+  /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
+  const best = new Uint32Array(pair, size * 4, size);
+  const nextEdge = semi;
   let n = 0;
 
-  const dfs = (start: number): void => {
-    nextEdge[start] = firstEdge[start - 1]!;
-    let v = start;
-    while (v !== 0) {
-      if (semi[v] === 0) {
-        semi[v] = ++n;
-        vertex[n] = label[v] = v;
-      }
-      let following = parent[v]!;
-      const vOrdinal = v - 1;
-      const end = firstEdge[vOrdinal + 1]!;
-      for (let e = nextEdge[v]!; e < end; e++) {
+  const dfs = (start: number, parent: number): void => {
+    preorder[start] = ++n;
+    vertex[n] = start;
+    idom[n] = parent;
+    nextEdge[n] = firstEdge[start]!;
+    let v = n;
+    while (v !== parent) {
+      const end = firstEdge[vertex[v]! + 1]!;
+      let e = nextEdge[v]!;
+      let child = 0;
+      for (; e < end; e++) {
         if (essential[e] === 0) continue;
-        const w = edges[e * edgeFieldCount + edgeToNodeOffset]! + 1;
-        if (semi[w] === 0) {
-          parent[w] = v;
-          nextEdge[w] = firstEdge[w - 1]!;
-          nextEdge[v] = e + 1;
-          following = w;
-          break;
-        }
+        child = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+        if (preorder[child] === 0) break;
       }
-      if (following === parent[v]) nextEdge[v] = end;
-      v = following;
+      if (e < end) {
+        nextEdge[v] = e + 1;
+        preorder[child] = ++n;
+        vertex[n] = child;
+        idom[n] = v;
+        nextEdge[n] = firstEdge[child]!;
+        v = n;
+      } else {
+        v = idom[v]!;
+      }
     }
   };
 
-  const evaluate = (v: number): number => {
-    if (ancestor[v] === 0) return v;
-    // Path compression, iteratively.
-    let top = 0;
-    let u = v;
-    while (ancestor[ancestor[u]!] !== 0) {
-      if (top + 1 === compressStack.length) {
-        const bigger = new Uint32Array(compressStack.length * 2);
-        bigger.set(compressStack);
-        compressStack = bigger;
-      }
-      compressStack[++top] = u;
-      u = ancestor[u]!;
-    }
-    while (top > 0) {
-      const w = compressStack[top--]!;
-      const a = ancestor[w]!;
-      if (semi[label[a]!]! < semi[label[w]!]!) label[w] = label[a]!;
-      ancestor[w] = ancestor[a]!;
-    }
-    return label[v]!;
-  };
-
-  const r = rootOrdinal + 1;
-  dfs(r);
+  dfs(rootOrdinal, 0);
   // Needed from here on; on big graphs a worker built them during the DFS.
   const { firstRetainer, retainingNode } = graph.retainers();
   // Retainer lists hold essential edges only.
   const hasOnlyWeakRetainers = (ordinal: number): boolean => firstRetainer[ordinal] === firstRetainer[ordinal + 1];
   const unreachable = { count: nodeCount - n, examples: [] as number[] };
   if (n < nodeCount) {
-    for (let v = 1; v <= nodeCount; v++) {
-      if (semi[v] === 0 && hasOnlyWeakRetainers(v - 1)) {
-        if (unreachable.examples.length < MAX_EXAMPLES) unreachable.examples.push(v - 1);
-        parent[v] = r;
-        dfs(v);
+    for (let o = 0; o < nodeCount; o++) {
+      if (preorder[o] === 0 && hasOnlyWeakRetainers(o)) {
+        if (unreachable.examples.length < MAX_EXAMPLES) unreachable.examples.push(o);
+        dfs(o, 1);
       }
     }
   }
   if (n < nodeCount) {
-    for (let v = 1; v <= nodeCount; v++) {
-      if (semi[v] === 0) {
-        if (unreachable.examples.length < MAX_EXAMPLES) unreachable.examples.push(v - 1);
-        parent[v] = r;
-        semi[v] = ++n;
-        vertex[n] = label[v] = v;
+    for (let o = 0; o < nodeCount; o++) {
+      if (preorder[o] === 0) {
+        if (unreachable.examples.length < MAX_EXAMPLES) unreachable.examples.push(o);
+        preorder[o] = ++n;
+        vertex[n] = o;
+        idom[n] = 1;
       }
     }
   }
 
-  const bucketHead = nextEdge.fill(0);
+  // Semi-dominators, in reverse preorder. A vertex is linked to its parent
+  // in the forest once processed, so "linked" is simply "numbered above i":
+  // `ancestor` starts as a copy of the parent and only path compression
+  // changes it.
+  const ancestor = idom.slice();
+  for (let i = 1; i <= n; i++) semi[i] = best[i] = i;
+  let compressStack = new Uint32Array(Math.min(size, 1 << 16));
   for (let i = n; i >= 2; i--) {
     const w = vertex[i]!;
-    const wOrdinal = w - 1;
-    const first = firstRetainer[wOrdinal]!;
-    const end = firstRetainer[wOrdinal + 1]!;
-    for (let k = first; k < end; k++) {
-      const u = evaluate(retainingNode[k]! + 1);
-      if (semi[u]! < semi[w]!) semi[w] = semi[u]!;
-    }
+    const first = firstRetainer[w]!;
+    const end = firstRetainer[w + 1]!;
     // A node with no essential retainer hangs off the root.
-    if (first === end) semi[w] = semi[r]!;
-    const semiVertex = vertex[semi[w]!]!;
-    bucketNext[w] = bucketHead[semiVertex]!;
-    bucketHead[semiVertex] = w;
-    const p = parent[w]!;
-    ancestor[w] = p;
-    for (let v = bucketHead[p]!; v !== 0; v = bucketNext[v]!) {
-      const u = evaluate(v);
-      dom[v] = semi[u]! < semi[v]! ? u : p;
+    let s = first === end ? 1 : i;
+    for (let k = first; k < end; k++) {
+      const v = preorder[retainingNode[k]!]!;
+      if (v <= i) {
+        // Not linked yet: an ancestor in the DFS tree (or a node visited earlier), its own semi.
+        if (v < s) s = v;
+        continue;
+      }
+      // Linked: the smallest semi-dominator on its path up the forest, compressing the path.
+      let top = 0;
+      let u = v;
+      while (ancestor[u]! > i) {
+        if (top + 1 === compressStack.length) {
+          const bigger = new Uint32Array(compressStack.length * 2);
+          bigger.set(compressStack);
+          compressStack = bigger;
+        }
+        compressStack[++top] = u;
+        u = ancestor[u]!;
+      }
+      while (top > 0) {
+        const x = compressStack[top--]!;
+        const a = ancestor[x]!;
+        if (best[a]! < best[x]!) best[x] = best[a]!;
+        ancestor[x] = ancestor[a]!;
+      }
+      const candidate = best[v]!;
+      if (candidate < s) s = candidate;
     }
-    bucketHead[p] = 0;
-  }
-  dom[0] = dom[r] = r;
-  for (let i = 2; i <= n; i++) {
-    const w = vertex[i]!;
-    if (dom[w] !== vertex[semi[w]!]) dom[w] = dom[dom[w]!]!;
+    semi[i] = best[i] = s;
   }
 
-  // `label` is no longer needed: it becomes the result, dominator per ordinal.
-  const dominator = label.subarray(0, nodeCount);
+  // Immediate dominators: the nearest ancestor of the parent whose number is
+  // at most the semi-dominator's (ancestors' dominators are final by then).
+  idom[1] = 1;
+  for (let i = 2; i <= n; i++) {
+    const s = semi[i]!;
+    let d = idom[i]!;
+    while (d > s) d = idom[d]!;
+    idom[i] = d;
+  }
+
+  // `ancestor` becomes the result, dominator per ordinal; `semi` and `best`
+  // make room for the retained sizes.
+  const dominator = ancestor.subarray(0, nodeCount);
   const shallow = graph.shallowSizes();
-  const retainedSize = new Float64Array(nodeCount);
-  for (let o = 0; o < nodeCount; o++) {
-    dominator[o] = dom[o + 1]! - 1;
+  const retainedSize = new Float64Array(pair, 0, nodeCount);
+  for (let i = 1; i <= n; i++) {
+    const o = vertex[i]!;
+    dominator[o] = vertex[idom[i]!]!;
     retainedSize[o] = shallow[o]!;
   }
-  // Reverse DFS order visits every node after all nodes it dominates.
+  // Reverse preorder visits every node after all nodes it dominates.
   for (let i = n; i > 1; i--) {
-    const o = vertex[i]! - 1;
+    const o = vertex[i]!;
     retainedSize[dominator[o]!]! += retainedSize[o]!;
   }
   return { dominator, retainedSize, unreachable };
