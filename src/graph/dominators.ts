@@ -33,19 +33,20 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const essential = graph.essentialEdges();
 
   const size = nodeCount + 1;
+  // Every array here is reused once its first use is over (peak memory
+  // matters at 4 GB snapshots): `preorder` becomes `best` once the retainer
+  // lists are renumbered; when `best` and `ancestor` are done, their buffer
+  // holds the retained sizes; `semi` holds the DFS's edge cursors first and
+  // the dominator per ordinal last.
+  const pairBuffer = new ArrayBuffer(size * 8);
   /** Ordinal → preorder number; 0 = not visited yet. */
-  const preorder = new Uint32Array(nodeCount);
+  const preorder = new Uint32Array(pairBuffer, 0, nodeCount);
   /** Preorder number → ordinal. */
   const vertex = new Uint32Array(size);
   /** DFS parent, then (after the NCA walk) immediate dominator. */
   const idom = new Uint32Array(size);
-  // Two arrays in one buffer, so that when both are dead the retained sizes
-  // (8 bytes a node) take their place: peak memory matters at 4 GB snapshots.
-  const pair = new ArrayBuffer(size * 8);
   /** Semi-dominator; during the DFS, each vertex's next edge to look at. */
-  const semi = new Uint32Array(pair, 0, size);
-  /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
-  const best = new Uint32Array(pair, size * 4, size);
+  const semi = new Uint32Array(size);
   const nextEdge = semi;
   let n = 0;
 
@@ -79,6 +80,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
 
   dfs(rootOrdinal, 0);
   // Needed from here on; on big graphs a worker built them during the DFS.
+  // They are this computation's own (renumbered in place below).
   const { firstRetainer, retainingNode } = graph.retainers();
   // Retainer lists hold essential edges only.
   const hasOnlyWeakRetainers = (ordinal: number): boolean => firstRetainer[ordinal] === firstRetainer[ordinal + 1];
@@ -102,11 +104,16 @@ export function computeDominators(graph: HeapGraph): Dominators {
     }
   }
 
+  // From here on, retainers are named by preorder number too.
+  for (let k = 0, end = firstRetainer[nodeCount]!; k < end; k++) retainingNode[k] = preorder[retainingNode[k]!]!;
+  /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
+  const best = new Uint32Array(pairBuffer, 0, size);
   // Semi-dominators, in reverse preorder. A vertex is linked to its parent
   // in the forest once processed, so "linked" is simply "numbered above i":
   // `ancestor` starts as a copy of the parent and only path compression
   // changes it.
-  const ancestor = idom.slice();
+  const ancestor = new Uint32Array(pairBuffer, size * 4, size);
+  ancestor.set(idom);
   for (let i = 1; i <= n; i++) semi[i] = best[i] = i;
   let compressStack = new Uint32Array(Math.min(size, 1 << 16));
   for (let i = n; i >= 2; i--) {
@@ -116,7 +123,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
     // A node with no essential retainer hangs off the root.
     let s = first === end ? 1 : i;
     for (let k = first; k < end; k++) {
-      const v = preorder[retainingNode[k]!]!;
+      const v = retainingNode[k]!;
       if (v <= i) {
         // Not linked yet: an ancestor in the DFS tree (or a node visited earlier), its own semi.
         if (v < s) s = v;
@@ -156,11 +163,9 @@ export function computeDominators(graph: HeapGraph): Dominators {
     idom[i] = d;
   }
 
-  // `ancestor` becomes the result, dominator per ordinal; `semi` and `best`
-  // make room for the retained sizes.
-  const dominator = ancestor.subarray(0, nodeCount);
+  const dominator = new Uint32Array(semi.buffer, 0, nodeCount);
+  const retainedSize = new Float64Array(pairBuffer, 0, nodeCount);
   const shallow = graph.shallowSizes();
-  const retainedSize = new Float64Array(pair, 0, nodeCount);
   for (let i = 1; i <= n; i++) {
     const o = vertex[i]!;
     dominator[o] = vertex[idom[i]!]!;

@@ -17,9 +17,9 @@ export const NONE = 0xffffffff;
 
 /**
  * The heap as a graph over node and edge ordinals. The forward edge index is
- * built at once (it is needed by everything); retainers, the essential-edge
- * bitmap, distances, dominators and the id lookup are built on first use and
- * kept. All are flat typed arrays: no object per node or edge.
+ * built at once (it is needed by everything); the essential-edge bitmap,
+ * distances, dominators and the id lookup are built on first use and kept.
+ * All are flat typed arrays: no object per node or edge.
  *
  * @example
  *   const graph = new HeapGraph(await loadSnapshot('app.heapsnapshot'));
@@ -37,7 +37,6 @@ export class HeapGraph {
   readonly rootOrdinal = 0;
 
   private cachedEssential: Uint8Array | undefined;
-  private cachedRetainers: Retainers | undefined;
   private cachedDistances: Distances | undefined;
   private cachedDominators: Dominators | undefined;
   private cachedIds: IdIndex | undefined;
@@ -147,13 +146,17 @@ export class HeapGraph {
     return this.cachedEssential;
   }
 
+  /**
+   * The reverse index of the essential edges, built on each call (or taken
+   * from the worker that built it): only the dominator computation needs it,
+   * and it renumbers the lists in place, so it is not kept (25 MB at 1.5M
+   * nodes that nobody reads afterwards).
+   */
   retainers(): Retainers {
-    if (!this.cachedRetainers) {
-      this.essentialEdges();
-      this.cachedRetainers = this.pendingRetainers ? this.pendingRetainers.result() : buildRetainers(this);
-      this.pendingRetainers = undefined;
-    }
-    return this.cachedRetainers;
+    this.essentialEdges();
+    const pending = this.pendingRetainers;
+    this.pendingRetainers = undefined;
+    return pending ? pending.result() : buildRetainers(this);
   }
 
   distances(): Distances {

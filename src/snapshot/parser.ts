@@ -263,13 +263,13 @@ export class SnapshotParser {
     }
     if (NUMERIC_SECTIONS.has(key) || key === 'strings') {
       if (c !== OPEN_BRACKET) throw this.error(`"${key}" is not an array`, String.fromCharCode(c), i);
+      // The rest of the file bounds the content.
+      const rest = this.sizeHint === undefined ? undefined : this.sizeHint - (this.offset + i + 1);
       if (key === 'strings') {
-        // The rest of the file bounds the content.
-        const rest = this.sizeHint === undefined ? undefined : this.sizeHint - (this.offset + i + 1);
         this.stringsIn = new StringTableBuilder((fault, value, index) => this.error(fault, value, index), rest);
         this.state = State.StringArray;
       } else {
-        this.target = this.numericTarget(key);
+        this.target = this.numericTarget(key, rest);
         this.numeric.set(key, this.target);
         this.value = 0;
         this.inNumber = false;
@@ -289,7 +289,8 @@ export class SnapshotParser {
     return i;
   }
 
-  private numericTarget(key: string): GrowableU32 {
+  /** Where the values of a numeric section go; `rest` (bytes after its "[") bounds sections the meta does not count. */
+  private numericTarget(key: string, rest: number | undefined): GrowableU32 {
     const declared =
       key === 'nodes' && this.nodeCountDeclared !== undefined ? this.nodeCountDeclared * this.nodeFieldCount
       : key === 'edges' && this.edgeCountDeclared !== undefined ? this.edgeCountDeclared * this.edgeFieldCount
@@ -298,7 +299,9 @@ export class SnapshotParser {
     if (fault !== undefined) throw this.error(fault, declared, 0);
     if (key === 'edges' && this.edgesStorage) return GrowableU32.over(this.edgesStorage);
     try {
-      return declared === undefined ? new GrowableU32(1024, false) : new GrowableU32(declared, true);
+      if (declared !== undefined) return new GrowableU32(declared, true);
+      // n values take at least 2n - 1 bytes: the rest of the file bounds them.
+      return new GrowableU32(1024, false, rest === undefined ? undefined : Math.min(Math.floor((rest + 1) / 2), MAX_TYPED_ARRAY_LENGTH));
     } catch {
       throw this.error(`cannot allocate memory for the ${declared} values "${key}" declares`, declared, 0);
     }
@@ -347,7 +350,7 @@ export class SnapshotParser {
         if (value > 0xffffffff) throw this.error(`number out of range in "${this.key}"`, value, i);
         if (length === capacity) {
           target.length = length;
-          if (!target.grow()) throw this.error(`"${this.key}" has more values than the meta's count declares`, capacity, i);
+          if (!target.grow()) throw this.error(`"${this.key}" has more values than ${target.fixed ? "the meta's count declares" : 'the file can hold'}`, capacity, i);
           out = target.array;
           capacity = out.length;
         }
