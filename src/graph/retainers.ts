@@ -53,19 +53,20 @@ export function fillRetainers(input: RetainerInput): Uint32Array {
   for (let e = 0, offset = edgeToNodeOffset; e < essential.length; e++, offset += edgeFieldCount) {
     if (essential[e] !== 0) firstRetainer[edges[offset]!]!++;
   }
-  // Exclusive prefix sums; `fill` starts at each node's first slot.
+  // Inclusive prefix sums: each node's slot holds the end of its list, and
+  // the fill below moves it down to the start. Sources are visited from the
+  // last node down, so each list still comes out in ascending source order,
+  // with no second array of cursors.
   let sum = 0;
   for (let i = 0; i < nodeCount; i++) {
-    const count = firstRetainer[i]!;
+    sum += firstRetainer[i]!;
     firstRetainer[i] = sum;
-    sum += count;
   }
   firstRetainer[nodeCount] = sum;
-  const fill = firstRetainer.slice(0, nodeCount);
   const retainingNode = input.retainingNode ? input.retainingNode.subarray(0, sum) : new Uint32Array(sum);
-  for (let node = 0; node < nodeCount; node++) {
-    for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
-      if (essential[e] !== 0) retainingNode[fill[edges[e * edgeFieldCount + edgeToNodeOffset]!]!++] = node;
+  for (let node = nodeCount - 1; node >= 0; node--) {
+    for (let e = firstEdge[node + 1]! - 1, first = firstEdge[node]!; e >= first; e--) {
+      if (essential[e] !== 0) retainingNode[--firstRetainer[edges[e * edgeFieldCount + edgeToNodeOffset]!]!] = node;
     }
   }
   return retainingNode;

@@ -81,33 +81,41 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
   if (!userRoots) return;
 
   const owners = new Uint32Array(nodeCount);
-  // Each node enters the worklist at most twice (to an owner, then to shared).
-  const worklist = new Uint32Array(nodeCount * 2);
-  let top = 0;
   for (let o = 0; o < nodeCount; o++) {
     const base = o * nodeFieldCount;
     const type = nodes[base + nodeTypeOffset]!;
     const ownable = type === hidden || type === array || (type === native && nodes[base + nodeNameOffset] === externalStringData);
-    if (ownable) {
-      owners[o] = UNVISITED;
-    } else {
-      owners[o] = o;
-      worklist[top++] = o;
-    }
+    owners[o] = ownable ? UNVISITED : o;
   }
-  while (top > 0) {
-    const node = worklist[--top]!;
-    const owner = owners[node]!;
-    for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
-      const base = e * edgeFieldCount;
-      if (edges[base + edgeTypeOffset] === weakEdge) continue;
-      const target = edges[base + edgeToNodeOffset]!;
-      const current = owners[target]!;
-      if (current === UNVISITED) {
-        owners[target] = owner;
-        worklist[top++] = target;
-      } else if (current !== target && current !== owner && current !== SHARED) {
-        owners[target] = SHARED;
+  // From each owner in turn, hand its ownership down through ownable nodes; a
+  // node reached from a second owner becomes SHARED, and so does everything
+  // below it. The outcome does not depend on the order, so the worklist only
+  // ever holds what one owner reaches (it grows on demand).
+  let worklist = new Uint32Array(1024);
+  let top = 0;
+  for (let start = 0; start < nodeCount; start++) {
+    if (owners[start] !== start) continue;
+    worklist[top++] = start;
+    while (top > 0) {
+      const node = worklist[--top]!;
+      const owner = owners[node]!;
+      for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
+        const base = e * edgeFieldCount;
+        if (edges[base + edgeTypeOffset] === weakEdge) continue;
+        const target = edges[base + edgeToNodeOffset]!;
+        const current = owners[target]!;
+        if (current === UNVISITED) {
+          owners[target] = owner;
+        } else if (current !== target && current !== owner && current !== SHARED) {
+          owners[target] = SHARED;
+        } else {
+          continue;
+        }
+        if (top === worklist.length) {
+          const bigger = new Uint32Array(worklist.length * 2);
+          bigger.set(worklist);
+          worklist = bigger;
+        }
         worklist[top++] = target;
       }
     }
