@@ -108,6 +108,20 @@ describe('dominators and retained sizes on hand-built graphs', () => {
     });
   });
 
+  it('a shallow size above 2^32 (an owner of two 3 GB internal arrays) is summed exactly', () => {
+    const { b, global } = nodeShaped();
+    const owner = b.node('object', 'Owner', 16);
+    const first = b.node('array', '(object elements)', 3_000_000_000);
+    const second = b.node('array', '(object elements)', 3_000_000_000);
+    b.edge(global, 'property', 'o', owner).edge(owner, 'internal', 'elements', first).edge(owner, 'internal', 'more', second);
+    const g = graphOf(b);
+    const shallow = g.shallowSizes();
+    expect(shallow).toBeInstanceOf(Float64Array);
+    expect([shallow[owner], shallow[first], shallow[second]]).toEqual([6_000_000_016, 0, 0]);
+    expect(g.dominators().retainedSize[owner]).toBe(6_000_000_016);
+    expect(graphOf(nodeShaped().b).shallowSizes()).toBeInstanceOf(Uint32Array);
+  });
+
   it('a deep chain (200k nodes) needs no recursion', () => {
     const { b, global } = nodeShaped();
     let previous = global;

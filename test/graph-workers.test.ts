@@ -45,6 +45,20 @@ describe('graph passes on worker threads', () => {
     expect(same(fromWorker.retainingNode, here.retainingNode)).toBe(true);
   });
 
+  it('a shallow size past 2^32 makes the worker give up; the sizes are then summed here in Float64', () => {
+    const b = new SnapshotBuilder();
+    const global = b.node('object', 'global', 8);
+    const owner = b.node('object', 'Owner', 16);
+    const first = b.node('array', '(object elements)', 3_000_000_000);
+    const second = b.node('array', '(object elements)', 3_000_000_000);
+    b.edge(b.root, 'shortcut', 'global', global).edge(global, 'property', 'o', owner);
+    b.edge(owner, 'internal', 'elements', first).edge(owner, 'internal', 'more', second);
+    const graph = new HeapGraph(parseSnapshotBytes(Buffer.from(b.toJSON())));
+    const sizes = startShallowSizes(graph, 0)!.result();
+    expect(sizes).toBeInstanceOf(Float64Array);
+    expect([sizes[owner], sizes[first], sizes[second]]).toEqual([6_000_000_016, 0, 0]);
+  });
+
   it('a retainers worker told the essential edges failed stops waiting at once; the pass then runs here', async () => {
     const graph = new HeapGraph(await loadSnapshot(golden('node20')));
     const pending = startRetainers(graph, 0)!;

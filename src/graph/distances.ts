@@ -27,7 +27,7 @@ export function computeDistances(graph: HeapGraph): Distances {
     const node = queue[head++]!;
     const next = distance[node]! + 1;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
-      if (essential[e] === 0) continue;
+      if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
       const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
       if (distance[target] !== NONE) continue;
       distance[target] = next;

@@ -61,7 +61,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
       let e = nextEdge[v]!;
       let child = 0;
       for (; e < end; e++) {
-        if (essential[e] === 0) continue;
+        if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
         child = edges[e * edgeFieldCount + edgeToNodeOffset]!;
         if (preorder[child] === 0) break;
       }

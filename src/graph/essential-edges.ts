@@ -19,9 +19,10 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  * - from a node not reachable from the user's globals ("page-owned"), an edge
  *   into a page-owned node does not retain, so objects also held by internal
  *   machinery (debugger, caches) stay attributed to the program's own objects.
- * Fills one byte per edge ordinal (0 on entry): 1 = essential.
+ * Fills a bitmap over edge ordinals (zeroed on entry): edge e is essential
+ * when bit e & 7 of byte e >>> 3 is set.
  */
-export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(graph.edgeCount)): Uint8Array {
+export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount))): Uint8Array {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal, nodes } = graph;
   const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
   const weak = layout.edgeType.weak;
@@ -66,7 +67,7 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
       const type = edges[base + edgeTypeOffset]!;
       if (type === weak) continue;
       const target = edges[base + edgeToNodeOffset]!;
-      if (retains(node, base, type, target)) essential[e] = 1;
+      if (retains(node, base, type, target)) essential[e >>> 3] |= 1 << (e & 7);
       if (pageOwned[target]) continue;
       pageOwned[target] = 1;
       stack[top++] = target;
@@ -83,7 +84,7 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
       if (type === weak) continue;
       const target = edges[base + edgeToNodeOffset]!;
       if (pageOwned[target] && !isRoot) continue;
-      if (retains(node, base, type, target)) essential[e] = 1;
+      if (retains(node, base, type, target)) essential[e >>> 3] |= 1 << (e & 7);
     }
   }
   return essential;
@@ -99,4 +100,9 @@ function weakMapTableIds(strings: StringTable): Uint32Array | undefined {
     ids[i] = Number(match[1]);
   }
   return ids;
+}
+
+/** Bytes of the essential-edge bitmap (one bit per edge: 1/8 of a byte array's memory). */
+export function essentialBitmapBytes(edgeCount: number): number {
+  return (edgeCount + 7) >>> 3;
 }

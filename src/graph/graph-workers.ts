@@ -1,7 +1,8 @@
 import { startFunctionWorker, type FunctionWorker } from '../threads/function-worker.js';
+import { essentialBitmapBytes } from './essential-edges.js';
 import type { HeapGraph } from './heap-graph.js';
 import { buildRetainers, fillRetainers, retainerInput, type Retainers } from './retainers.js';
-import { computeShallowSizes, fillShallowSizes, shallowSizeInput } from './shallow-sizes.js';
+import { computeShallowSizes, fillShallowSizes, shallowSizeInput, type ShallowSizes } from './shallow-sizes.js';
 
 // The dominator computation on big graphs, spread over threads:
 //   this thread:   essential edges → DFS → semi-dominators … retained sizes
@@ -19,7 +20,7 @@ const runMs = (graph: HeapGraph): number => 60_000 + graph.edgeCount / 50;
 
 export interface PendingShallowSizes {
   /** The sizes: from the worker, or computed here if the worker failed. */
-  result(): Float64Array;
+  result(): ShallowSizes;
 }
 
 export interface PendingRetainers {
@@ -45,7 +46,8 @@ function isBigAndShared(graph: HeapGraph, minNodes: number): boolean {
 
 export function startShallowSizes(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingShallowSizes | undefined {
   if (!isBigAndShared(graph, minNodes)) return undefined;
-  const sizes = new Float64Array(new SharedArrayBuffer(graph.nodeCount * 8));
+  // Uint32: a size past 2^32 makes the worker fail, and the pass runs here in Float64.
+  const sizes = new Uint32Array(new SharedArrayBuffer(graph.nodeCount * 4));
   const running = tryStart(() => startFunctionWorker(fillShallowSizes, shallowSizeInput(graph, sizes)));
   if (!running) return undefined;
   return {
@@ -59,7 +61,7 @@ export function startShallowSizes(graph: HeapGraph, minNodes = WORKER_MIN_NODES)
 
 export function startRetainers(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingRetainers | undefined {
   if (!isBigAndShared(graph, minNodes)) return undefined;
-  const essential = new Uint8Array(new SharedArrayBuffer(graph.edgeCount));
+  const essential = new Uint8Array(new SharedArrayBuffer(essentialBitmapBytes(graph.edgeCount)));
   const ready = new Int32Array(new SharedArrayBuffer(4));
   const firstRetainer = new Uint32Array(new SharedArrayBuffer((graph.nodeCount + 1) * 4));
   // Room for every edge: the essential count is not known until the worker

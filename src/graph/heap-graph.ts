@@ -8,7 +8,7 @@ import { computeDominators, type Dominators } from './dominators.js';
 import { computeEssentialEdges } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
-import { computeShallowSizes } from './shallow-sizes.js';
+import { computeShallowSizes, type ShallowSizes } from './shallow-sizes.js';
 import { hasSpareCpu } from '../threads/function-worker.js';
 import { startRetainers, startShallowSizes, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
 
@@ -41,7 +41,7 @@ export class HeapGraph {
   private cachedDominators: Dominators | undefined;
   private cachedIds: IdIndex | undefined;
   private cachedClasses: ClassIndex | undefined;
-  private cachedShallow: Float64Array | undefined;
+  private cachedShallow: ShallowSizes | undefined;
   private pendingShallow: PendingShallowSizes | undefined;
   private pendingRetainers: PendingRetainers | undefined;
 
@@ -122,8 +122,8 @@ export class HeapGraph {
     return NONE;
   }
 
-  /** Self sizes with exclusively owned internals moved onto their owner, as DevTools shows them. */
-  shallowSizes(): Float64Array {
+  /** Self sizes with exclusively owned internals moved onto their owner, as DevTools shows them (Float64 only if one passes 2^32). */
+  shallowSizes(): ShallowSizes {
     if (!this.cachedShallow) {
       this.cachedShallow = this.pendingShallow ? this.pendingShallow.result() : computeShallowSizes(this);
       this.pendingShallow = undefined;
@@ -131,7 +131,7 @@ export class HeapGraph {
     return this.cachedShallow;
   }
 
-  /** Bitmap over edge ordinals: 1 where the edge retains its target (see essential-edges.ts). */
+  /** Bitmap over edge ordinals: bit e & 7 of byte e >>> 3 is set where edge e retains its target (see essential-edges.ts). */
   essentialEdges(): Uint8Array {
     if (!this.cachedEssential) {
       let filled = false;

@@ -50,8 +50,8 @@ export function fillRetainers(input: RetainerInput): Uint32Array {
     while (Atomics.load(essentialReady, 0) === 0) Atomics.wait(essentialReady, 0, 0);
     if (Atomics.load(essentialReady, 0) !== 1) return new Uint32Array(0);
   }
-  for (let e = 0, offset = edgeToNodeOffset; e < essential.length; e++, offset += edgeFieldCount) {
-    if (essential[e] !== 0) firstRetainer[edges[offset]!]!++;
+  for (let e = 0, offset = edgeToNodeOffset, edgeCount = firstEdge[nodeCount]!; e < edgeCount; e++, offset += edgeFieldCount) {
+    if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) firstRetainer[edges[offset]!]!++;
   }
   // Inclusive prefix sums: each node's slot holds the end of its list, and
   // the fill below moves it down to the start. Sources are visited from the
@@ -66,7 +66,7 @@ export function fillRetainers(input: RetainerInput): Uint32Array {
   const retainingNode = input.retainingNode ? input.retainingNode.subarray(0, sum) : new Uint32Array(sum);
   for (let node = nodeCount - 1; node >= 0; node--) {
     for (let e = firstEdge[node + 1]! - 1, first = firstEdge[node]!; e >= first; e--) {
-      if (essential[e] !== 0) retainingNode[--firstRetainer[edges[e * edgeFieldCount + edgeToNodeOffset]!]!] = node;
+      if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) retainingNode[--firstRetainer[edges[e * edgeFieldCount + edgeToNodeOffset]!]!] = node;
     }
   }
   return retainingNode;

@@ -18,22 +18,35 @@ export interface ShallowSizeInput {
   /** String index of "system / ExternalStringData", or -1. */
   externalStringData: number;
   /** Output, nodeCount long. */
-  sizes: Float64Array;
+  sizes: ShallowSizes;
 }
+
+/** Uint32 when every size fits (half the memory), Float64 when one does not. */
+export type ShallowSizes = Uint32Array | Float64Array;
 
 /**
  * Self sizes as DevTools shows them: the size of an internal array or hidden
  * node that exactly one JS-visible object owns (a property backing store, a
  * closure's feedback cells) is moved onto that owner, so "Shallow size" means
  * what the object costs. Snapshots taken with internals exposed (no user
- * roots) keep the raw sizes, as in DevTools. Float64: totals can pass 2^32.
+ * roots) keep the raw sizes, as in DevTools. Each self size fits 32 bits, so
+ * a sum passes 2^32 only when one owner holds over 4 GB of internals: then the
+ * pass runs again in Float64.
  */
-export function computeShallowSizes(graph: HeapGraph, sizes = new Float64Array(graph.nodeCount)): Float64Array {
-  fillShallowSizes(shallowSizeInput(graph, sizes));
-  return sizes;
+export function computeShallowSizes(graph: HeapGraph): ShallowSizes {
+  const sizes = new Uint32Array(graph.nodeCount);
+  try {
+    fillShallowSizes(shallowSizeInput(graph, sizes));
+    return sizes;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const wide = new Float64Array(graph.nodeCount);
+    fillShallowSizes(shallowSizeInput(graph, wide));
+    return wide;
+  }
 }
 
-export function shallowSizeInput(graph: HeapGraph, sizes: Float64Array): ShallowSizeInput {
+export function shallowSizeInput(graph: HeapGraph, sizes: ShallowSizes): ShallowSizeInput {
   const { layout } = graph;
   return {
     nodeCount: graph.nodeCount,
@@ -62,7 +75,8 @@ export function shallowSizeInput(graph: HeapGraph, sizes: Float64Array): Shallow
 
 /**
  * The pass itself. It also runs in a worker from its own source text
- * (graph-workers.ts), so it refers to nothing outside its body.
+ * (graph-workers.ts), so it refers to nothing outside its body. Throws a
+ * RangeError when a sum does not fit a Uint32Array `sizes`.
  */
 export function fillShallowSizes(input: ShallowSizeInput): void {
   const UNVISITED = 0xffffffff;
@@ -125,7 +139,9 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
     if (owner === UNVISITED || owner === SHARED || owner === o) continue;
     // Moving size onto the root or a synthetic node tells nobody anything.
     if (owner === rootOrdinal || nodes[owner * nodeFieldCount + nodeTypeOffset] === synthetic) continue;
-    sizes[owner]! += sizes[o]!;
+    const sum = sizes[owner]! + sizes[o]!;
+    if (sum > 0xffffffff && sizes instanceof Uint32Array) throw new RangeError(`shallow size of node ${owner} passes 2^32`);
+    sizes[owner] = sum;
     sizes[o] = 0;
   }
 }
