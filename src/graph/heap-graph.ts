@@ -52,16 +52,7 @@ export class HeapGraph {
     this.nodes = snapshot.nodes;
     this.edges = snapshot.edges;
     this.strings = snapshot.strings;
-    const { nodeFieldCount, nodeEdgeCountOffset } = this.layout;
-    const nodes = this.nodes;
-    const firstEdge = new Uint32Array(new SharedArrayBuffer((this.nodeCount + 1) * 4));
-    let edge = 0;
-    for (let i = 0, offset = nodeEdgeCountOffset; i < this.nodeCount; i++, offset += nodeFieldCount) {
-      firstEdge[i] = edge;
-      edge += nodes[offset]!;
-    }
-    firstEdge[this.nodeCount] = edge;
-    this.firstEdge = firstEdge;
+    this.firstEdge = snapshot.firstEdge;
   }
 
   nodeType(node: number): number {

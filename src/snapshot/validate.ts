@@ -4,8 +4,9 @@ import { resolveLayout } from './layout.js';
 import type { ParsedSections } from './parser.js';
 
 /**
- * Checks the parsed sections against each other and the meta, and converts
- * every edge's to_node into a node ordinal (in place, once). Every fault is a
+ * Checks the parsed sections against each other and the meta, converts every
+ * edge's to_node into a node ordinal (in place, once) and indexes where each
+ * node's edges start. Every fault is a
  * SnapshotFormatError naming the offending value and its position.
  */
 export function validateSections(file: string, parsed: ParsedSections): HeapSnapshot {
@@ -36,12 +37,16 @@ export function validateSections(file: string, parsed: ParsedSections): HeapSnap
   const edgeTypeLimit = layout.edgeTypeNames.length;
   const stringCount = strings.length;
   const { nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset } = layout;
+  // Shared memory: graph passes on worker threads read it (graph/graph-workers.ts).
+  const firstEdge = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * 4));
   let edgeTotal = 0;
-  for (let i = 0; i < nodes.length; i += nodeFieldCount) {
+  for (let i = 0, node = 0; i < nodes.length; i += nodeFieldCount, node++) {
+    firstEdge[node] = edgeTotal;
     if (nodes[i + nodeTypeOffset]! >= nodeTypeLimit) fail('unknown node type id', nodes[i + nodeTypeOffset], `node ${i / nodeFieldCount}`);
     if (nodes[i + nodeNameOffset]! >= stringCount) fail('node name is not a valid string index', nodes[i + nodeNameOffset], `node ${i / nodeFieldCount}`);
     edgeTotal += nodes[i + nodeEdgeCountOffset]!;
   }
+  firstEdge[nodeCount] = edgeTotal;
   if (edgeTotal !== edgeCount) {
     fail(`the nodes' edge counts add up to ${edgeTotal} but "edges" holds ${edgeCount}`, edgeTotal, 'nodes');
   }
@@ -72,6 +77,7 @@ export function validateSections(file: string, parsed: ParsedSections): HeapSnap
     edgeCount,
     nodes,
     edges,
+    firstEdge,
     strings,
     locations: parsed.locations,
     samples: parsed.samples,
