@@ -37,7 +37,7 @@ export class StringTableBuilder {
   private bytes: Buffer;
   private view: DataView;
   private used = 0;
-  private readonly offsets = new GrowableU32(1024, false);
+  private readonly offsets: GrowableU32;
   private readonly decoded = new Map<number, string>();
   private inString = false;
   private escaped = false; // the previous byte was a backslash
@@ -50,6 +50,8 @@ export class StringTableBuilder {
   constructor(private readonly fault: FaultAt, contentBound?: number) {
     this.bytes = this.allocate(Math.min(Math.max(contentBound ?? 0, MIN_CAPACITY), MAX_CONTENT_BYTES), 0);
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+    // n strings take at least 3n - 1 bytes ("" and a comma each): a bound for the offsets too.
+    this.offsets = new GrowableU32(1024, false, contentBound === undefined ? undefined : Math.floor((contentBound + 1) / 3) + 1);
     this.offsets.length = 1; // offsets[0] = 0
   }
 
@@ -192,7 +194,7 @@ export class StringTableBuilder {
     } else if (end - start > constants.MAX_STRING_LENGTH) {
       this.text(start, end, index); // may still fit when multi-byte: only decoding tells
     }
-    if (offsets.length === offsets.array.length) offsets.grow();
+    if (offsets.length === offsets.array.length && !offsets.grow()) throw this.fault('"strings" has more strings than the file can hold', offsets.length, index);
     offsets.array[offsets.length++] = end;
   }
 
