@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeDominators } from '../src/graph/dominators.js';
 import { computeEssentialEdges } from '../src/graph/essential-edges.js';
-import { startRetainers, startShallowSizes } from '../src/graph/graph-workers.js';
+import { startGraphPasses } from '../src/graph/graph-workers.js';
 import { HeapGraph } from '../src/graph/heap-graph.js';
 import { buildRetainers, type Retainers } from '../src/graph/retainers.js';
 import { computeShallowSizes } from '../src/graph/shallow-sizes.js';
@@ -17,7 +17,7 @@ const same = (a: ArrayBufferView, b: ArrayBufferView): boolean => Buffer.from(a.
 describe('graph passes on worker threads', () => {
   it.each(['node20', 'node22', 'node24', 'node26'])('shallow sizes equal the same-thread pass on the %s golden snapshot', async (version) => {
     const graph = new HeapGraph(await loadSnapshot(golden(version)));
-    const pending = startShallowSizes(graph, 0);
+    const pending = startGraphPasses(graph, { shallow: true, retainers: false }, 0).shallow;
     expect(pending).toBeDefined();
     const fromWorker = pending!.result();
     expect(fromWorker.buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -30,11 +30,11 @@ describe('graph passes on worker threads', () => {
 
   it.each(['node20', 'node26'])('retainers wait for the essential edges and equal the same-thread pass on %s', async (version) => {
     const threaded = new HeapGraph(await loadSnapshot(golden(version)));
-    const pending = startRetainers(threaded, 0)!;
+    const pending = startGraphPasses(threaded, { shallow: false, retainers: true }, 0).retainers!;
     expect(pending).toBeDefined();
-    // The worker is started before the essential edges exist; it must wait for them.
+    // The worker is started before the essential edges exist; it must wait for them (and their counts).
     await new Promise((resolve) => setTimeout(resolve, 50));
-    computeEssentialEdges(threaded, pending.essential);
+    computeEssentialEdges(threaded, pending.essential, pending.counts);
     pending.essentialDone(true);
     const fromWorker = pending.result();
     // From the worker (shared memory), not the same-thread fallback.
@@ -54,14 +54,21 @@ describe('graph passes on worker threads', () => {
     b.edge(b.root, 'shortcut', 'global', global).edge(global, 'property', 'o', owner);
     b.edge(owner, 'internal', 'elements', first).edge(owner, 'internal', 'more', second);
     const graph = new HeapGraph(parseSnapshotBytes(Buffer.from(b.toJSON())));
-    const sizes = startShallowSizes(graph, 0)!.result();
+    const passes = startGraphPasses(graph, { shallow: true, retainers: true }, 0);
+    const sizes = passes.shallow!.result();
     expect(sizes).toBeInstanceOf(Float64Array);
     expect([sizes[owner], sizes[first], sizes[second]]).toEqual([6_000_000_016, 0, 0]);
+    // The retainer lists, the worker's next step, never ran: they are built here.
+    computeEssentialEdges(graph, passes.retainers!.essential, passes.retainers!.counts);
+    passes.retainers!.essentialDone(true);
+    const retainers = passes.retainers!.result();
+    expect(retainers.retainingNode.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(same(retainers.retainingNode, buildRetainers(graph).retainingNode)).toBe(true);
   });
 
   it('a retainers worker told the essential edges failed stops waiting at once; the pass then runs here', async () => {
     const graph = new HeapGraph(await loadSnapshot(golden('node20')));
-    const pending = startRetainers(graph, 0)!;
+    const pending = startGraphPasses(graph, { shallow: false, retainers: true }, 0).retainers!;
     pending.essentialDone(false);
     const started = performance.now();
     const retainers = pending.result();
@@ -77,8 +84,9 @@ describe('graph passes on worker threads', () => {
     const expected = computeDominators(single);
     const threaded = new HeapGraph(await loadSnapshot(golden('node24')));
     // What HeapGraph.dominators() does for graphs over the size threshold.
-    (threaded as unknown as { pendingShallow: unknown }).pendingShallow = startShallowSizes(threaded, 0);
-    const pendingRetainers = startRetainers(threaded, 0)!;
+    const passes = startGraphPasses(threaded, { shallow: true, retainers: true }, 0);
+    (threaded as unknown as { pendingShallow: unknown }).pendingShallow = passes.shallow;
+    const pendingRetainers = passes.retainers!;
     // The dominator computation takes the retainers and renumbers them: record what it took.
     const fromWorker = pendingRetainers.result.bind(pendingRetainers);
     let taken: Retainers | undefined;
@@ -97,7 +105,6 @@ describe('graph passes on worker threads', () => {
     b.edge(b.root, 'shortcut', 'global', obj);
     const snapshot = parseSnapshotBytes(Buffer.from(b.toJSON()));
     const graph = new HeapGraph({ ...snapshot, nodes: snapshot.nodes.slice(), edges: snapshot.edges.slice() });
-    expect(startShallowSizes(graph, 0)).toBeUndefined();
-    expect(startRetainers(graph, 0)).toBeUndefined();
+    expect(startGraphPasses(graph, { shallow: true, retainers: true }, 0)).toEqual({ shallow: undefined, retainers: undefined });
   });
 });

@@ -33,21 +33,23 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const essential = graph.essentialEdges();
 
   const size = nodeCount + 1;
-  // Every array here is reused once its first use is over (peak memory
-  // matters at 4 GB snapshots): `preorder` becomes `best` once the retainer
-  // lists are renumbered; when `best` and `ancestor` are done, their buffer
-  // holds the retained sizes; `semi` holds the DFS's edge cursors first and
-  // the dominator per ordinal last.
+  // Four arrays of a word per node, each reused once its first use is over
+  // (peak memory matters at 4 GB snapshots): `preorder` becomes `best` once
+  // the retainer lists are renumbered, and holds the dominators at the end;
+  // the DFS's edge cursors become `ancestor`, and once it and `idom` are done,
+  // their buffer holds the retained sizes. The semi-dominators need no array:
+  // each is kept in the first slot of its node's retainer list, which nothing
+  // reads again once the node is processed.
+  const preorderBuffer = new ArrayBuffer(size * 4);
   const pairBuffer = new ArrayBuffer(size * 8);
   /** Ordinal → preorder number; 0 = not visited yet. */
-  const preorder = new Uint32Array(pairBuffer, 0, nodeCount);
+  const preorder = new Uint32Array(preorderBuffer, 0, nodeCount);
   /** Preorder number → ordinal. */
   const vertex = new Uint32Array(size);
+  /** During the DFS, each vertex's next edge to look at. */
+  const nextEdge = new Uint32Array(pairBuffer, 0, size);
   /** DFS parent, then (after the NCA walk) immediate dominator. */
-  const idom = new Uint32Array(size);
-  /** Semi-dominator; during the DFS, each vertex's next edge to look at. */
-  const semi = new Uint32Array(size);
-  const nextEdge = semi;
+  const idom = new Uint32Array(pairBuffer, size * 4, size);
   let n = 0;
 
   const dfs = (start: number, parent: number): void => {
@@ -107,14 +109,14 @@ export function computeDominators(graph: HeapGraph): Dominators {
   // From here on, retainers are named by preorder number too.
   for (let k = 0, end = firstRetainer[nodeCount]!; k < end; k++) retainingNode[k] = preorder[retainingNode[k]!]!;
   /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
-  const best = new Uint32Array(pairBuffer, 0, size);
+  const best = new Uint32Array(preorderBuffer, 0, size);
   // Semi-dominators, in reverse preorder. A vertex is linked to its parent
   // in the forest once processed, so "linked" is simply "numbered above i":
   // `ancestor` starts as a copy of the parent and only path compression
   // changes it.
-  const ancestor = new Uint32Array(pairBuffer, size * 4, size);
+  const ancestor = nextEdge;
   ancestor.set(idom);
-  for (let i = 1; i <= n; i++) semi[i] = best[i] = i;
+  for (let i = 1; i <= n; i++) best[i] = i;
   let compressStack = new Uint32Array(Math.min(size, 1 << 16));
   for (let i = n; i >= 2; i--) {
     const w = vertex[i]!;
@@ -150,27 +152,31 @@ export function computeDominators(graph: HeapGraph): Dominators {
       const candidate = best[v]!;
       if (candidate < s) s = candidate;
     }
-    semi[i] = best[i] = s;
+    best[i] = s;
+    if (first !== end) retainingNode[first] = s;
   }
+  /** The semi-dominator of vertex i, from where the loop above left it. */
+  const semi = (i: number): number => {
+    const w = vertex[i]!;
+    const first = firstRetainer[w]!;
+    return first === firstRetainer[w + 1] ? 1 : retainingNode[first]!;
+  };
 
   // Immediate dominators: the nearest ancestor of the parent whose number is
   // at most the semi-dominator's (ancestors' dominators are final by then).
   idom[1] = 1;
   for (let i = 2; i <= n; i++) {
-    const s = semi[i]!;
+    const s = semi(i);
     let d = idom[i]!;
     while (d > s) d = idom[d]!;
     idom[i] = d;
   }
 
-  const dominator = new Uint32Array(semi.buffer, 0, nodeCount);
+  const dominator = new Uint32Array(preorderBuffer, 0, nodeCount);
+  for (let i = 1; i <= n; i++) dominator[vertex[i]!] = vertex[idom[i]!]!;
   const retainedSize = new Float64Array(pairBuffer, 0, nodeCount);
   const shallow = graph.shallowSizes();
-  for (let i = 1; i <= n; i++) {
-    const o = vertex[i]!;
-    dominator[o] = vertex[idom[i]!]!;
-    retainedSize[o] = shallow[o]!;
-  }
+  for (let o = 0; o < nodeCount; o++) retainedSize[o] = shallow[o]!;
   // Reverse preorder visits every node after all nodes it dominates.
   for (let i = n; i > 1; i--) {
     const o = vertex[i]!;

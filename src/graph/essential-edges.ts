@@ -20,9 +20,11 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  *   into a page-owned node does not retain, so objects also held by internal
  *   machinery (debugger, caches) stay attributed to the program's own objects.
  * Fills a bitmap over edge ordinals (zeroed on entry): edge e is essential
- * when bit e & 7 of byte e >>> 3 is set.
+ * when bit e & 7 of byte e >>> 3 is set. With `retainerCounts` (zeroed,
+ * nodeCount + 1 long), also counts each node's essential retainers, the first
+ * half of building the retainer lists (retainers.ts), at no extra pass.
  */
-export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount))): Uint8Array {
+export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount)), retainerCounts?: Uint32Array): Uint8Array {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal, nodes } = graph;
   const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
   const weak = layout.edgeType.weak;
@@ -67,7 +69,10 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
       const type = edges[base + edgeTypeOffset]!;
       if (type === weak) continue;
       const target = edges[base + edgeToNodeOffset]!;
-      if (retains(node, base, type, target)) essential[e >>> 3] |= 1 << (e & 7);
+      if (retains(node, base, type, target)) {
+        essential[e >>> 3] |= 1 << (e & 7);
+        if (retainerCounts) retainerCounts[target]!++;
+      }
       if (pageOwned[target]) continue;
       pageOwned[target] = 1;
       stack[top++] = target;
@@ -84,7 +89,10 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
       if (type === weak) continue;
       const target = edges[base + edgeToNodeOffset]!;
       if (pageOwned[target] && !isRoot) continue;
-      if (retains(node, base, type, target)) essential[e >>> 3] |= 1 << (e & 7);
+      if (retains(node, base, type, target)) {
+        essential[e >>> 3] |= 1 << (e & 7);
+        if (retainerCounts) retainerCounts[target]!++;
+      }
     }
   }
   return essential;

@@ -1,15 +1,14 @@
-import { startFunctionWorker, type FunctionWorker } from '../threads/function-worker.js';
+import { startStepsWorker, workerStep, type FunctionWorker, type WorkerStep } from '../threads/function-worker.js';
 import { essentialBitmapBytes } from './essential-edges.js';
 import type { HeapGraph } from './heap-graph.js';
 import { buildRetainers, fillRetainers, retainerInput, type Retainers } from './retainers.js';
 import { computeShallowSizes, fillShallowSizes, shallowSizeInput, type ShallowSizes } from './shallow-sizes.js';
 
-// The dominator computation on big graphs, spread over threads:
-//   this thread:   essential edges → DFS → semi-dominators … retained sizes
-//   worker 1:      shallow sizes (needs nothing else)
-//   worker 2:      waits for the essential edges → retainers (needed after the DFS)
+// The dominator computation on big graphs, spread over two threads:
+//   this thread:   essential edges (counting each node's retainers) → DFS → semi-dominators … retained sizes
+//   the worker:    shallow sizes → waits for the essential edges → retainer lists (needed after the DFS)
 // Only when the graph's arrays are shared memory (the loader allocates them so
-// when the meta gives their sizes); a failed worker means the pass runs here.
+// when the meta gives their sizes); a failed step means the pass runs here.
 
 /** Below this many nodes a pass takes less time than starting a thread. */
 const WORKER_MIN_NODES = 500_000;
@@ -24,8 +23,9 @@ export interface PendingShallowSizes {
 }
 
 export interface PendingRetainers {
-  /** Fill this (computeEssentialEdges), then call essentialDone(true); essentialDone(false) if that failed. */
+  /** Fill these (computeEssentialEdges), then call essentialDone(true); essentialDone(false) if that failed. */
   essential: Uint8Array;
+  counts: Uint32Array;
   essentialDone(filled: boolean): void;
   result(): Retainers;
 }
@@ -44,46 +44,65 @@ function isBigAndShared(graph: HeapGraph, minNodes: number): boolean {
   return graph.nodeCount >= minNodes && shared(graph.nodes) && shared(graph.edges) && shared(graph.firstEdge);
 }
 
-export function startShallowSizes(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingShallowSizes | undefined {
-  if (!isBigAndShared(graph, minNodes)) return undefined;
-  // Uint32: a size past 2^32 makes the worker fail, and the pass runs here in Float64.
-  const sizes = new Uint32Array(new SharedArrayBuffer(graph.nodeCount * 4));
-  const running = tryStart(() => startFunctionWorker(fillShallowSizes, shallowSizeInput(graph, sizes)));
-  if (!running) return undefined;
-  return {
-    result() {
-      const done = running.waitSync(START_MS, runMs(graph));
-      void running.stop();
-      return done ? sizes : computeShallowSizes(graph);
-    },
-  };
+export interface GraphPasses {
+  shallow: PendingShallowSizes | undefined;
+  retainers: PendingRetainers | undefined;
 }
 
-export function startRetainers(graph: HeapGraph, minNodes = WORKER_MIN_NODES): PendingRetainers | undefined {
-  if (!isBigAndShared(graph, minNodes)) return undefined;
-  const essential = new Uint8Array(new SharedArrayBuffer(essentialBitmapBytes(graph.edgeCount)));
-  const ready = new Int32Array(new SharedArrayBuffer(4));
-  const firstRetainer = new Uint32Array(new SharedArrayBuffer((graph.nodeCount + 1) * 4));
-  // Room for every edge: the essential count is not known until the worker
-  // has counted. The unused tail (non-retaining edges, typically a few
-  // percent) stays allocated: cutting it would cost a copy of the rest.
-  const retainingNode = new Uint32Array(new SharedArrayBuffer(graph.edgeCount * 4));
-  const running = tryStart(() => startFunctionWorker(fillRetainers, retainerInput(graph, firstRetainer, retainingNode, essential, ready)));
-  if (!running) return undefined;
+/**
+ * Starts one worker for the passes asked for: shallow sizes first (they need
+ * nothing else, and are done while this thread computes the essential edges),
+ * then the retainer lists (they wait for the essential edges and their
+ * counts). One thread, not one per pass: each costs some 15 MB while alive.
+ * Undefined handles: run the pass here.
+ */
+export function startGraphPasses(graph: HeapGraph, wanted: { shallow: boolean; retainers: boolean }, minNodes = WORKER_MIN_NODES): GraphPasses {
+  const none: GraphPasses = { shallow: undefined, retainers: undefined };
+  if (!isBigAndShared(graph, minNodes) || (!wanted.shallow && !wanted.retainers)) return none;
+  const steps: WorkerStep[] = [];
+  // Uint32: a size past 2^32 makes the step fail, and the pass runs here in Float64.
+  const sizes = wanted.shallow ? new Uint32Array(new SharedArrayBuffer(graph.nodeCount * 4)) : undefined;
+  if (sizes) steps.push(workerStep(fillShallowSizes, shallowSizeInput(graph, sizes)));
+  const shallowStep = steps.length;
+  let lists: { essential: Uint8Array; ready: Int32Array; firstRetainer: Uint32Array; retainingNode: Uint32Array } | undefined;
+  if (wanted.retainers) {
+    lists = {
+      essential: new Uint8Array(new SharedArrayBuffer(essentialBitmapBytes(graph.edgeCount))),
+      ready: new Int32Array(new SharedArrayBuffer(4)),
+      firstRetainer: new Uint32Array(new SharedArrayBuffer((graph.nodeCount + 1) * 4)),
+      // Room for every edge: the count is not known until the counts are in.
+      // The unused tail (non-retaining edges) is never touched, so it costs
+      // address space, not memory.
+      retainingNode: new Uint32Array(new SharedArrayBuffer(graph.edgeCount * 4)),
+    };
+    // The counts come with the essential edges (computeEssentialEdges): the step only fills the lists.
+    steps.push(workerStep(fillRetainers, retainerInput(graph, lists.firstRetainer, lists.retainingNode, lists.essential, lists.ready, true)));
+  }
+  const running = tryStart(() => startStepsWorker(steps));
+  if (!running) return none;
+  // The worker ends by itself after its last step; it is stopped early only when a wait gives up on it.
+  const collect = (step: number): boolean => {
+    const done = running.waitSync(START_MS, runMs(graph), step);
+    if (!done) void running.stop();
+    return done;
+  };
   let abandoned = false;
   return {
-    essential,
-    essentialDone(filled) {
-      abandoned = !filled;
-      // 1: go ahead; 2: the essential edges were not computed, give up (the
-      // worker must not wait forever holding the graph).
-      Atomics.store(ready, 0, filled ? 1 : 2);
-      Atomics.notify(ready, 0);
-    },
-    result() {
-      const done = running.waitSync(START_MS, runMs(graph));
-      void running.stop();
-      return done && !abandoned ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph);
+    shallow: sizes && { result: () => (collect(shallowStep) ? sizes : computeShallowSizes(graph)) },
+    retainers: lists && {
+      essential: lists.essential,
+      counts: lists.firstRetainer,
+      essentialDone(filled) {
+        abandoned = !filled;
+        // 1: go ahead; 2: the essential edges were not computed, give up (the
+        // worker must not wait forever holding the graph).
+        Atomics.store(lists!.ready, 0, filled ? 1 : 2);
+        Atomics.notify(lists!.ready, 0);
+      },
+      result() {
+        const { firstRetainer, retainingNode } = lists!;
+        return collect(steps.length) && !abandoned ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph);
+      },
     },
   };
 }

@@ -10,7 +10,7 @@ import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes, type ShallowSizes } from './shallow-sizes.js';
 import { hasSpareCpu } from '../threads/function-worker.js';
-import { startRetainers, startShallowSizes, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
+import { startGraphPasses, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
 
 /** Marks "no node" / "no edge" in ordinal arrays. */
 export const NONE = 0xffffffff;
@@ -127,7 +127,7 @@ export class HeapGraph {
     if (!this.cachedEssential) {
       let filled = false;
       try {
-        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential);
+        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential, this.pendingRetainers?.counts);
         filled = true;
       } finally {
         this.pendingRetainers?.essentialDone(filled);
@@ -159,9 +159,10 @@ export class HeapGraph {
       // On big graphs, shallow sizes and retainers are computed by worker
       // threads while this one does the essential edges and the DFS
       // (graph-workers.ts); the getters above collect their results.
-      if (hasSpareCpu()) {
-        if (!this.cachedShallow) this.pendingShallow ??= startShallowSizes(this);
-        if (!this.cachedEssential) this.pendingRetainers ??= startRetainers(this);
+      if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
+        const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential });
+        this.pendingShallow = passes.shallow;
+        this.pendingRetainers = passes.retainers;
       }
       this.cachedDominators = computeDominators(this);
     }

@@ -26,6 +26,8 @@ export interface RetainerInput {
   retainingNode: Uint32Array | undefined;
   /** When set, wait until its first slot is non-zero (another thread is filling `essential`); 2 means give up. */
   essentialReady: Int32Array | undefined;
+  /** firstRetainer already holds each node's retainer count (computeEssentialEdges counted them). */
+  counted: boolean;
 }
 
 export function buildRetainers(graph: HeapGraph): Retainers {
@@ -33,13 +35,13 @@ export function buildRetainers(graph: HeapGraph): Retainers {
   return { firstRetainer: input.firstRetainer, retainingNode: fillRetainers(input) };
 }
 
-export function retainerInput(graph: HeapGraph, firstRetainer: Uint32Array, retainingNode: Uint32Array | undefined, essential = graph.essentialEdges(), essentialReady?: Int32Array): RetainerInput {
+export function retainerInput(graph: HeapGraph, firstRetainer: Uint32Array, retainingNode: Uint32Array | undefined, essential = graph.essentialEdges(), essentialReady?: Int32Array, counted = false): RetainerInput {
   const { edgeFieldCount, edgeToNodeOffset } = graph.layout;
-  return { nodeCount: graph.nodeCount, edges: graph.edges, firstEdge: graph.firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, retainingNode, essentialReady };
+  return { nodeCount: graph.nodeCount, edges: graph.edges, firstEdge: graph.firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, retainingNode, essentialReady, counted };
 }
 
 /**
- * Two passes over the edges: count per target, then fill. No per-edge
+ * Two passes over the edges: count per target (unless counted already), then fill. No per-edge
  * objects. Returns retainingNode cut to its length. It also runs in a worker
  * from its own source text (graph-workers.ts), so it refers to nothing
  * outside its body.
@@ -50,8 +52,10 @@ export function fillRetainers(input: RetainerInput): Uint32Array {
     while (Atomics.load(essentialReady, 0) === 0) Atomics.wait(essentialReady, 0, 0);
     if (Atomics.load(essentialReady, 0) !== 1) return new Uint32Array(0);
   }
-  for (let e = 0, offset = edgeToNodeOffset, edgeCount = firstEdge[nodeCount]!; e < edgeCount; e++, offset += edgeFieldCount) {
-    if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) firstRetainer[edges[offset]!]!++;
+  if (!input.counted) {
+    for (let e = 0, offset = edgeToNodeOffset, edgeCount = firstEdge[nodeCount]!; e < edgeCount; e++, offset += edgeFieldCount) {
+      if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) firstRetainer[edges[offset]!]!++;
+    }
   }
   // Inclusive prefix sums: each node's slot holds the end of its list, and
   // the fill below moves it down to the start. Sources are visited from the

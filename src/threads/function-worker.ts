@@ -1,9 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-const RUNNING = 1;
-const DONE = 2;
-const FAILED = 3;
+// The status word: 0 before the worker starts, 1 + k once k steps are done;
+// negative, -(1 + k), when a step threw after k were done.
 
 /**
  * Whether a second thread can run beside this one: on one CPU (or a process
@@ -16,11 +15,23 @@ export function hasSpareCpu(): boolean {
 export interface FunctionWorker {
   worker: Worker;
   /**
-   * Blocks until the body has returned (true), or threw, did not start within
-   * `startMs` or did not finish within `runMs` (false: do the work yourself).
+   * Blocks until the first `steps` steps (all by default) have returned
+   * (true), or one threw, the worker did not start within `startMs` or the
+   * steps did not finish within `runMs` (false: do the work yourself).
    */
-  waitSync(startMs: number, runMs: number): boolean;
+  waitSync(startMs: number, runMs: number, steps?: number): boolean;
   stop(): Promise<void>;
+}
+
+/** One function for a worker to run, and its data. */
+export interface WorkerStep {
+  body: (data: never, load: (id: string) => unknown) => void;
+  data: unknown;
+}
+
+/** Pairs a step's function with data of the type it takes. */
+export function workerStep<T>(body: (data: T, load: (id: string) => unknown) => void, data: T): WorkerStep {
+  return { body: body as WorkerStep['body'], data };
 }
 
 /**
@@ -31,28 +42,39 @@ export interface FunctionWorker {
  * references outside itself, modules through `load`. Typed arrays over
  * SharedArrayBuffers in `data` are shared, not copied.
  *
+ * Several steps run one after the other on the same thread (one thread's
+ * memory, not one per pass), and each can be waited for on its own.
+ *
  * The worker gets none of the process's Node flags (e.g. a 16 GB heap limit),
  * does not keep the process alive and prints nothing: the library never prints.
  */
 export function startFunctionWorker<T>(body: (data: T, load: (id: string) => unknown) => void, data: T, heapLimitMb?: number): FunctionWorker {
+  return startStepsWorker([workerStep(body, data)], heapLimitMb);
+}
+
+export function startStepsWorker(steps: WorkerStep[], heapLimitMb?: number): FunctionWorker {
   const status = new Int32Array(new SharedArrayBuffer(4));
   // __name: transforms that keep function names (esbuild's keepNames, tsx)
   // wrap nested functions in a helper that only the module defines.
   const source = `const __name = (f) => f;
 const { workerData } = require('node:worker_threads');
 const status = new Int32Array(workerData.status);
-Atomics.store(status, 0, ${RUNNING});
-let outcome = ${FAILED};
+const steps = [${steps.map((step) => `(${step.body.toString()})`).join(',\n')}];
+Atomics.store(status, 0, 1);
+Atomics.notify(status, 0);
 try {
-  (${body.toString()})(workerData.data, require);
-  outcome = ${DONE};
-} finally {
-  Atomics.store(status, 0, outcome);
+  for (let k = 0; k < steps.length; k++) {
+    steps[k](workerData.data[k], require);
+    Atomics.store(status, 0, k + 2);
+    Atomics.notify(status, 0);
+  }
+} catch {
+  Atomics.store(status, 0, -Atomics.load(status, 0));
   Atomics.notify(status, 0);
 }`;
   const worker = new Worker(source, {
     eval: true,
-    workerData: { data, status: status.buffer },
+    workerData: { data: steps.map((step) => step.data), status: status.buffer },
     stdout: true,
     stderr: true,
     execArgv: [],
@@ -63,10 +85,16 @@ try {
   worker.on('error', () => {});
   return {
     worker,
-    waitSync(startMs, runMs) {
+    waitSync(startMs, runMs, stepCount = steps.length) {
       if (Atomics.load(status, 0) === 0) Atomics.wait(status, 0, 0, startMs);
-      if (Atomics.load(status, 0) === RUNNING) Atomics.wait(status, 0, RUNNING, runMs);
-      return Atomics.load(status, 0) === DONE;
+      const deadline = Date.now() + runMs;
+      for (;;) {
+        const value = Atomics.load(status, 0);
+        if (Math.abs(value) >= 1 + stepCount) return true;
+        const left = deadline - Date.now();
+        if (value <= 0 || left <= 0) return false;
+        Atomics.wait(status, 0, value, left);
+      }
     },
     async stop() {
       await worker.terminate();
