@@ -346,7 +346,11 @@ function report(size, snap, results) {
     const need = (GOALS.rssOverFile * m.bytes) / MB;
     rr.push(goalRow('ours (no dominators) peak RSS ÷ file', v, GOALS.rssOverFile, '<=', `by ${fmtX(v / GOALS.rssOverFile)}: ≤ ${need.toFixed(0)} MB`));
   }
-  if (okTime(o) && okTime(fl)) rr.push(goalRow('ours (no dominators) ÷ floor (time)', (ratios.oursOverFloor = o.loadMs / fl.loadMs)));
+  // The floor is a loader's (reading + one scan): the load is held to it; with dominators is shown too.
+  if (okTime(o) && okTime(fl)) {
+    const v = (ratios.oursOverFloor = o.loadMs / fl.loadMs);
+    rr.push(goalRow('ours (no dominators) ÷ floor (time)', v, GOALS.oursOverFloor, '<=', `by ${fmtX(v / GOALS.oursOverFloor)}: ≤ ${fmtS(fl.loadMs * GOALS.oursOverFloor)} s`));
+  }
   if (okTime(tk) && okTime(o)) rr.push(goalRow('toolkit time ÷ ours (no dominators)', (ratios.toolkitOverOurs = tk.loadMs / o.loadMs)));
   if (rr.length > 1) out.push(table(rr, ['l', 'r', 'l', 'l']));
   else out.push('(no ratios: a case they need failed or was not run)');
