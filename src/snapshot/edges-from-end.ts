@@ -213,7 +213,10 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
         while (limit < got && buffer[limit]! - 48 >>> 0 <= 9) limit++;
         if (limit === got && readTo < end) throw new Error('number too long');
       }
-      index = parseBackward(buffer, first, limit, values, index, counts);
+      // limit | 0: block-relative, a small integer (positions past 2 GB are
+      // doubles, and a double where the optimised code expects a small integer
+      // throws that code away).
+      index = parseBackward(buffer, first, limit | 0, values, index, counts);
       const tail = counts[0]!;
       const lead = counts[1]!;
       const own = counts[2]!;

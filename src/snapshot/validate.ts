@@ -39,15 +39,19 @@ export function validateSections(file: string, parsed: ParsedSections): HeapSnap
   const { nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset } = layout;
   // Shared memory: graph passes on worker threads read it (graph/graph-workers.ts).
   const firstEdge = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * 4));
-  const nodeChecks: NodeChecks = { nodes, firstEdge, nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset, nodeTypeLimit, stringCount, edgeTotal: 0 };
+  const nodeChecks: NodeChecks = { nodes, firstEdge, nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset, nodeTypeLimit, stringCount };
+  let edgeTotal = 0;
   for (let node = 0; node < nodeCount; node += BLOCK) {
-    const bad = checkNodeBlock(nodeChecks, node, Math.min(nodeCount, node + BLOCK));
-    if (bad < 0) continue;
+    const total = checkNodeBlock(nodeChecks, node, Math.min(nodeCount, node + BLOCK), edgeTotal);
+    if (total >= 0) {
+      edgeTotal = total;
+      continue;
+    }
+    const bad = -1 - total;
     const type = nodes[bad * nodeFieldCount + nodeTypeOffset]!;
     if (type >= nodeTypeLimit) fail('unknown node type id', type, `node ${bad}`);
     fail('node name is not a valid string index', nodes[bad * nodeFieldCount + nodeNameOffset], `node ${bad}`);
   }
-  const edgeTotal = nodeChecks.edgeTotal;
   firstEdge[nodeCount] = edgeTotal;
   if (edgeTotal !== edgeCount) {
     fail(`the nodes' edge counts add up to ${edgeTotal} but "edges" holds ${edgeCount}`, edgeTotal, 'nodes');
@@ -107,21 +111,20 @@ interface NodeChecks {
   nodeEdgeCountOffset: number;
   nodeTypeLimit: number;
   stringCount: number;
-  /** Running total of the edge counts, carried from block to block. */
-  edgeTotal: number;
 }
 
-/** Checks nodes [from, to) and fills their firstEdge; the first bad node, or -1. */
-function checkNodeBlock(c: NodeChecks, from: number, to: number): number {
+/**
+ * Checks nodes [from, to) and fills their firstEdge, counting on from
+ * `edgeTotal`; returns the running total, or -1 - node for the first bad node.
+ */
+function checkNodeBlock(c: NodeChecks, from: number, to: number, edgeTotal: number): number {
   const { nodes, firstEdge, nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset, nodeTypeLimit, stringCount } = c;
-  let edgeTotal = c.edgeTotal;
   for (let node = from, i = from * nodeFieldCount; node < to; node++, i += nodeFieldCount) {
     firstEdge[node] = edgeTotal;
-    if (nodes[i + nodeTypeOffset]! >= nodeTypeLimit || nodes[i + nodeNameOffset]! >= stringCount) return node;
+    if (nodes[i + nodeTypeOffset]! >= nodeTypeLimit || nodes[i + nodeNameOffset]! >= stringCount) return -1 - node;
     edgeTotal += nodes[i + nodeEdgeCountOffset]!;
   }
-  c.edgeTotal = edgeTotal;
-  return -1;
+  return edgeTotal;
 }
 
 interface EdgeChecks {
