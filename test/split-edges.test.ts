@@ -110,6 +110,41 @@ describe('edges parsed by two threads', () => {
     }
   });
 
+  // Well-formed numbers that are not a valid graph: the split keeps them, and
+  // its worker, checking and converting to_node while the main thread parses
+  // on, must leave the load to report exactly what the sequential one does.
+  const faults: Array<[string, Array<{ edge: 'first' | 'middle' | 'last'; field: number; value: (old: number) => number }>]> = [
+    ['a to_node not on a node boundary', [{ edge: 'middle', field: 2, value: (old) => old + 1 }]],
+    ['a to_node past the last node', [{ edge: 'last', field: 2, value: () => 4_000_000_000 }]],
+    ['an unknown edge type', [{ edge: 'first', field: 0, value: () => 99 }]],
+    ['an edge name past the string table', [{ edge: 'middle', field: 1, value: () => 99_999_999 }]],
+    ['a bad edge name before a bad to_node', [{ edge: 'first', field: 1, value: () => 99_999_999 }, { edge: 'last', field: 2, value: (old) => old + 1 }]],
+  ];
+
+  it.each(faults)('reports %s as the sequential load does', async (_name, edits) => {
+    const { text, edgesStart, edgesEnd } = layouts[0]!.layout;
+    const numbers = [...text.slice(edgesStart, edgesEnd).matchAll(/\d+/g)];
+    const edgeCount = numbers.length / 3;
+    const replacements = edits.map(({ edge, field, value }) => {
+      // A string-named edge (type 2, "property") for a name; any edge otherwise.
+      const candidates = [...Array(edgeCount).keys()].filter((e) => field !== 1 || numbers[e * 3]![0] === '2');
+      const chosen = edge === 'first' ? candidates[0]! : edge === 'last' ? candidates.at(-1)! : candidates[Math.floor(candidates.length / 2)]!;
+      const match = numbers[chosen * 3 + field]!;
+      return { at: edgesStart + match.index, length: match[0].length, text: String(value(Number(match[0]))) };
+    });
+    // From the last to the first, so that earlier offsets stay put.
+    let mutated = text;
+    for (const r of replacements.sort((a, b) => b.at - a.at)) mutated = mutated.slice(0, r.at) + r.text + mutated.slice(r.at + r.length);
+    const file = join(dir, 'semantic.heapsnapshot');
+    writeFileSync(file, mutated, 'latin1');
+    const { end } = await splitOnce(file, layoutOf(mutated), 4096);
+    expect(end).toBe(layoutOf(mutated).edgesEnd);
+    const sequential = await outcome(file, false);
+    const split = await outcome(file, true, 4096);
+    expect(sequential.error).toMatch(/^.*semantic\.heapsnapshot: /);
+    expect(split.error).toBe(sequential.error);
+  });
+
   it('parses sequentially when the end marker is missing, with the same result', async () => {
     const { text } = layouts[1]!.layout;
     const without = text.replace(END_MARKER, '],\n"trace_function_infos_renamed":[');

@@ -36,6 +36,8 @@ export const SPLIT_SLOTS = {
     /** A `worker` value. */
     worker: 2,
     cancel: 3,
+    /** A `convert` value: main's go-ahead for the conversion, then its outcome. */
+    convert: 4,
   },
   /** Float64 slots of `results`. */
   results: {
@@ -45,12 +47,40 @@ export const SPLIT_SLOTS = {
     /** Commas between the start of the worker's lowest block and its first number. */
     workerLeadCommas: 3,
     workerLowest: 4,
+    /** The conversion's input, from the meta (see EdgeConversion)… */
+    conversion: 5,
+    /** …and its output: the largest string index an edge names (-1: none). */
+    maxName: 14,
   },
   phase: { searching: 0, split: 1, sequential: 2, notFound: 3 },
   worker: { running: 0, done: 1, failed: 2 },
+  convert: { waiting: 0, go: 1, cancelled: 2, done: 3, fault: 4 },
   /** Main's next block + 1 before main knows where the edges start. */
   unknownMain: 0x7fff,
 } as const;
+
+/** Int32 slots in `control` and Float64 slots in `results` (split-edges.ts sizes the buffers from these). */
+export const SPLIT_CONTROL_SLOTS = 5;
+export const SPLIT_RESULT_SLOTS = 15;
+
+/**
+ * What turning the edges' to_node into node ordinals needs (validate.ts does
+ * the same on the main thread when the split did not): the layout's numbers,
+ * in this order in `results` from SPLIT_SLOTS.results.conversion.
+ */
+export interface EdgeConversion {
+  edgeFieldCount: number;
+  edgeTypeOffset: number;
+  edgeNameOffset: number;
+  edgeToNodeOffset: number;
+  edgeTypeLimit: number;
+  elementType: number;
+  hiddenType: number;
+  nodeFieldCount: number;
+  nodesLength: number;
+}
+
+export const EDGE_CONVERSION_FIELDS = ['edgeFieldCount', 'edgeTypeOffset', 'edgeNameOffset', 'edgeToNodeOffset', 'edgeTypeLimit', 'elementType', 'hiddenType', 'nodeFieldCount', 'nodesLength'] as const;
 
 export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => unknown): void {
   const fs = load('node:fs') as typeof import('node:fs');
@@ -180,6 +210,62 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     return index;
   }
 
+  /**
+   * Once main has checked that the halves met (the array is whole), it may
+   * ask this thread to check every edge's type and to_node and turn to_node
+   * into a node ordinal, while it parses the rest of the file; string indexes
+   * are only measured (main knows the string count later). On any fault the
+   * converted edges are turned back, so that main's own pass reports the
+   * fault exactly as it would have.
+   */
+  const convertWhenAsked = (): void => {
+    while (Atomics.load(control, S.control.convert) === S.convert.waiting) Atomics.wait(control, S.control.convert, S.convert.waiting);
+    if (Atomics.load(control, S.control.convert) !== S.convert.go) return;
+    const at = S.results.conversion;
+    const fieldCount = results[at]! | 0;
+    const toOffset = results[at + 3]! | 0;
+    const nodeFieldCount = results[at + 7]! | 0;
+    const edgeCount = Math.floor(valueCount / fieldCount);
+    const maxName = new Float64Array(1).fill(-1);
+    let converted = 0;
+    let ok = true;
+    try {
+      for (let edge = 0; edge < edgeCount; edge += 16384) {
+        const to = Math.min(edgeCount, edge + 16384);
+        const bad = convertBlock(edge, to, fieldCount, results[at + 1]! | 0, results[at + 2]! | 0, toOffset, results[at + 4]! | 0, results[at + 5]! | 0, results[at + 6]! | 0, nodeFieldCount, results[at + 8]!, maxName);
+        converted = bad < 0 ? to : bad;
+        if (bad >= 0) {
+          ok = false;
+          break;
+        }
+      }
+    } catch {
+      ok = false;
+    }
+    if (!ok) for (let edge = 0, i = toOffset; edge < converted; edge++, i += fieldCount) values[i] = values[i]! * nodeFieldCount;
+    results[S.results.maxName] = maxName[0]!;
+    Atomics.store(control, S.control.convert, ok ? S.convert.done : S.convert.fault);
+    Atomics.notify(control, S.control.convert);
+  };
+
+  /** Edges [from, to): the first bad one, or -1; the largest string index named goes to maxName[0]. */
+  function convertBlock(from: number, to: number, fieldCount: number, typeOffset: number, nameOffset: number, toOffset: number, typeLimit: number, elementType: number, hiddenType: number, nodeFieldCount: number, nodesLength: number, maxName: Float64Array): number {
+    let max = maxName[0]!;
+    for (let edge = from, i = from * fieldCount; edge < to; edge++, i += fieldCount) {
+      const type = values[i + typeOffset]!;
+      if (type >= typeLimit) return edge;
+      if (type !== elementType && type !== hiddenType) {
+        const name = values[i + nameOffset]!;
+        if (name > max) max = name;
+      }
+      const target = values[i + toOffset]!;
+      if (target >= nodesLength || target % nodeFieldCount !== 0) return edge;
+      values[i + toOffset] = target / nodeFieldCount;
+    }
+    maxName[0] = max;
+    return -1;
+  }
+
   try {
     fd = fs.openSync(data.file, 'r');
     const end = findEdgesEnd();
@@ -231,7 +317,10 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     results[S.results.workerValues] = valueCount - 1 - index;
     results[S.results.workerLeadCommas] = lowestLead;
     results[S.results.workerLowest] = lowest;
+    fs.closeSync(fd);
+    fd = -1;
     finish(S.worker.done);
+    convertWhenAsked();
   } catch {
     // Any fault: main parses the whole array itself and reports it precisely.
     finish(S.worker.failed);

@@ -2,6 +2,8 @@ import { openByteSource, DEFAULT_CHUNK_SIZE, type ByteSource } from './byte-sour
 import { hasSpareCpu } from '../threads/function-worker.js';
 import { EdgeSplit, SPLIT_MIN_BYTES } from './split-edges.js';
 import type { HeapSnapshot } from './heap-snapshot.js';
+import type { EdgeConversion } from './edges-from-end.js';
+import { resolveLayout, type SnapshotLayout } from './layout.js';
 import { SnapshotParser } from './parser.js';
 import { validateSections } from './validate.js';
 
@@ -42,6 +44,7 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (count) => split.start(count) });
   const report = options.onProgress;
   let lastReport = 0;
+  let converted: { maxName: number } | undefined;
   try {
     for await (const chunk of source.chunks()) {
       parser.write(chunk);
@@ -50,8 +53,13 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
         // The parser stopped at the first byte of the edges: parse them with
         // two threads, or let the parser do it from there.
         const edgesEnd = await split!.run(edgesStart);
-        if (edgesEnd === undefined) parser.parseEdgesFrom(edgesStart);
-        else parser.skipEdgesTo(edgesEnd);
+        if (edgesEnd === undefined) {
+          parser.parseEdgesFrom(edgesStart);
+        } else {
+          parser.skipEdgesTo(edgesEnd);
+          const conversion = edgeConversion(parser, source.name);
+          if (conversion) split!.convert(conversion);
+        }
         source.seek!(edgesEnd ?? edgesStart);
       }
       if (report) {
@@ -62,12 +70,37 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
         }
       }
     }
+    // The worker has been checking the edges and converting their to_node meanwhile.
+    converted = split?.conversion();
   } finally {
     await split?.stop();
   }
-  const snapshot = validateSections(source.name, parser.end());
+  const snapshot = validateSections(source.name, parser.end(), converted);
   report?.({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
   return snapshot;
+}
+
+/** What the edges split's worker needs to convert to_node (undefined if the meta is not usable: validation reports it). */
+function edgeConversion(parser: SnapshotParser, file: string): EdgeConversion | undefined {
+  const { meta, nodeValues } = parser.parsedSoFar;
+  if (!meta || nodeValues === undefined) return undefined;
+  let layout: SnapshotLayout;
+  try {
+    layout = resolveLayout(meta, file);
+  } catch {
+    return undefined;
+  }
+  return {
+    edgeFieldCount: layout.edgeFieldCount,
+    edgeTypeOffset: layout.edgeTypeOffset,
+    edgeNameOffset: layout.edgeNameOffset,
+    edgeToNodeOffset: layout.edgeToNodeOffset,
+    edgeTypeLimit: layout.edgeTypeNames.length,
+    elementType: layout.edgeType.element,
+    hiddenType: layout.edgeType.hidden,
+    nodeFieldCount: layout.nodeFieldCount,
+    nodesLength: nodeValues,
+  };
 }
 
 function wantsSplit(source: ByteSource, options: LoadOptions): boolean {

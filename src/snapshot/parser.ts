@@ -127,6 +127,11 @@ export class SnapshotParser {
     this.paused = undefined;
   }
 
+  /** The meta and the nodes' value count, once the nodes are parsed (the edges split's conversion needs them). */
+  get parsedSoFar(): { meta: Record<string, unknown> | undefined; nodeValues: number | undefined } {
+    return { meta: this.meta, nodeValues: this.numeric.get('nodes')?.length };
+  }
+
   /** The loader did not parse the edges: input resumes at `offset`, their first byte. */
   parseEdgesFrom(offset: number): void {
     this.target!.length = 0;

@@ -1,7 +1,7 @@
 import { openSync, readSync, closeSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startFunctionWorker } from '../threads/function-worker.js';
-import { parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgesFromEndData } from './edges-from-end.js';
+import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_CONTROL_SLOTS, SPLIT_RESULT_SLOTS, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
 
 /** Below this size a second thread costs more to start than it saves. */
 export const SPLIT_MIN_BYTES = 32 << 20;
@@ -27,8 +27,9 @@ export class EdgeSplit {
   private worker: Worker | undefined;
   private workerGone = false;
   private values: Uint32Array | undefined;
-  private readonly control = new Int32Array(new SharedArrayBuffer(16));
-  private readonly results = new Float64Array(new SharedArrayBuffer(8 * 5));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * SPLIT_CONTROL_SLOTS));
+  private readonly results = new Float64Array(new SharedArrayBuffer(8 * SPLIT_RESULT_SLOTS));
+  private converting = false;
   private readonly blockSize: number;
 
   constructor(
@@ -80,8 +81,9 @@ export class EdgeSplit {
 
   /**
    * Parses the edges whose first byte is at `start`. Returns the offset of the
-   * closing "]" when the whole array was parsed, or undefined when the caller
-   * must parse it sequentially (the worker has stopped by then).
+   * closing "]" when the whole array was parsed (the worker then waits for
+   * convert() or stop()), or undefined when the caller must parse it
+   * sequentially (the worker has stopped by then).
    */
   async run(start: number): Promise<number | undefined> {
     const values = this.values;
@@ -120,22 +122,53 @@ export class EdgeSplit {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     const workerDone = Atomics.load(control, S.control.worker) === S.worker.done;
-    await this.stop();
-    if (!workerDone) return undefined;
     const workerValues = results[S.results.workerValues]!;
     const meetsWorker = forward.regionEnd === results[S.results.workerLowest]!;
     const commasAtMeeting = forward.tailCommas + (forward.regionEnd === end ? 0 : results[S.results.workerLeadCommas]!);
     // One comma between main's last number and the worker's first; none when
     // either side has no number (nothing may follow "[" or precede "]").
     const expectedCommas = forward.regionEnd === end || forward.count === 0 ? 0 : 1;
-    if (!meetsWorker || commasAtMeeting !== expectedCommas || forward.count + workerValues !== values.length) return undefined;
+    if (!workerDone || !meetsWorker || commasAtMeeting !== expectedCommas || forward.count + workerValues !== values.length) {
+      await this.stop();
+      return undefined;
+    }
+    // The worker stays, waiting for convert() or stop().
     return end;
+  }
+
+  /**
+   * After run() returned the end: the worker checks the edges and turns
+   * to_node into ordinals (see edges-from-end.ts) while this thread parses the
+   * rest of the file; conversion() collects the outcome.
+   */
+  convert(conversion: EdgeConversion): void {
+    if (!this.worker) return;
+    EDGE_CONVERSION_FIELDS.forEach((field, k) => (this.results[S.results.conversion + k] = conversion[field]));
+    this.converting = true;
+    Atomics.store(this.control, S.control.convert, S.convert.go);
+    Atomics.notify(this.control, S.control.convert);
+  }
+
+  /**
+   * Waits for the conversion convert() asked for. The largest string index an
+   * edge names when every edge passed (and was converted); undefined when there
+   * was none or a fault (the edges are then as parsed, for validation to report).
+   */
+  conversion(): { maxName: number } | undefined {
+    if (!this.converting) return undefined;
+    this.converting = false;
+    const control = this.control;
+    // The pass cannot stop half-way: it either finishes or turns its work back.
+    while (Atomics.load(control, S.control.convert) === S.convert.go) Atomics.wait(control, S.control.convert, S.convert.go, 1000);
+    return Atomics.load(control, S.control.convert) === S.convert.done ? { maxName: this.results[S.results.maxName]! } : undefined;
   }
 
   /** Stops the worker (idempotent); safe to call on any path. */
   async stop(): Promise<void> {
     Atomics.store(this.control, S.control.cancel, 1);
     Atomics.notify(this.control, S.control.claims);
+    Atomics.compareExchange(this.control, S.control.convert, S.convert.waiting, S.convert.cancelled);
+    Atomics.notify(this.control, S.control.convert);
     const worker = this.worker;
     this.worker = undefined;
     if (worker && !this.workerGone) await worker.terminate();

@@ -9,7 +9,7 @@ import type { ParsedSections } from './parser.js';
  * node's edges start. Every fault is a
  * SnapshotFormatError naming the offending value and its position.
  */
-export function validateSections(file: string, parsed: ParsedSections): HeapSnapshot {
+export function validateSections(file: string, parsed: ParsedSections, converted?: { maxName: number }): HeapSnapshot {
   const layout = resolveLayout(parsed.meta, file);
   const { nodes, edges, strings } = parsed;
   const fail = (fault: string, value: unknown, position: string): never => {
@@ -62,7 +62,10 @@ export function validateSections(file: string, parsed: ParsedSections): HeapSnap
     edges, edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset, edgeTypeLimit, stringCount,
     elementType: layout.edgeType.element, hiddenType: layout.edgeType.hidden, nodeFieldCount, nodesLength: nodes.length,
   };
-  for (let edge = 0; edge < edgeCount; edge += BLOCK) {
+  // Already checked and converted by the edges split's worker (split-edges.ts),
+  // all but the string indexes, which only now can be judged.
+  const from = converted === undefined ? 0 : converted.maxName < stringCount ? edgeCount : firstBadName(edgeChecks);
+  for (let edge = from; edge < edgeCount; edge += BLOCK) {
     const bad = convertEdgeBlock(edgeChecks, edge, Math.min(edgeCount, edge + BLOCK));
     if (bad < 0) continue;
     const i = bad * edgeFieldCount;
@@ -139,6 +142,15 @@ interface EdgeChecks {
   hiddenType: number;
   nodeFieldCount: number;
   nodesLength: number;
+}
+
+/** The first edge whose name is not a string index (one exists): the edges before it are converted. */
+function firstBadName(c: EdgeChecks): number {
+  const { edges, edgeFieldCount, edgeTypeOffset, edgeNameOffset, stringCount, elementType, hiddenType } = c;
+  for (let edge = 0, i = 0; ; edge++, i += edgeFieldCount) {
+    const type = edges[i + edgeTypeOffset]!;
+    if (type !== elementType && type !== hiddenType && edges[i + edgeNameOffset]! >= stringCount) return edge;
+  }
 }
 
 /** Checks edges [from, to) and turns their to_node into an ordinal; the first bad edge, or -1. */
