@@ -78,6 +78,35 @@ describe('edges parsed by two threads', () => {
     }
   });
 
+  it('turns to_node into node ordinals on the worker once the halves meet, as validation would', async () => {
+    for (const { file, layout } of layouts) {
+      const sequential = await loadSnapshot(file, { splitEdges: false });
+      const { layout: l } = sequential;
+      const split = new EdgeSplit(file, Buffer.byteLength(layout.text), { blockSize: 4096 });
+      const values = split.start(layout.valueCount);
+      try {
+        expect(await split.run(layout.edgesStart)).toBe(layout.edgesEnd);
+        split.convert({
+          edgeFieldCount: l.edgeFieldCount, edgeTypeOffset: l.edgeTypeOffset, edgeNameOffset: l.edgeNameOffset, edgeToNodeOffset: l.edgeToNodeOffset,
+          edgeTypeLimit: l.edgeTypeNames.length, elementType: l.edgeType.element, hiddenType: l.edgeType.hidden,
+          nodeFieldCount: l.nodeFieldCount, nodesLength: sequential.nodes.length,
+        });
+        const converted = split.conversion();
+        expect(converted).toBeDefined();
+        let maxName = -1;
+        for (let i = 0; i < sequential.edges.length; i += l.edgeFieldCount) {
+          const type = sequential.edges[i + l.edgeTypeOffset]!;
+          if (type !== l.edgeType.element && type !== l.edgeType.hidden) maxName = Math.max(maxName, sequential.edges[i + l.edgeNameOffset]!);
+        }
+        expect(converted!.maxName).toBe(maxName);
+        expect(maxName).toBeLessThan(sequential.strings.length);
+        expect(Buffer.from(values.buffer).equals(Buffer.from(sequential.edges.buffer))).toBe(true);
+      } finally {
+        await split.stop();
+      }
+    }
+  });
+
   /** Each change is made at a block boundary (end - k × block) and one byte either side. */
   const changes: Array<[string, (text: string, at: number) => string]> = [
     ['a second comma', (t, at) => insertAt(t, nextComma(t, at), ',')],
