@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import type { AnalysisResult } from '../../analysis/result.js';
-import { analyzeAttach, attach, type AttachProgress, type AttachResult } from '../../attach/attach.js';
+import type { AttachProgress, AttachResult } from '../../attach/attach.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { EXIT_LEAK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
@@ -35,6 +35,9 @@ export function registerAttach(program: Command): void {
     .option('--no-analysis', 'only capture (no analysis; exit 0 once the snapshots are written)')
     .option('--json <file>', 'also write the result as JSON (with a capture field) to this file')
     .action(async (pidText: string, flags: AttachFlags) => {
+      // Loaded when used: the inspector client (and its WebSocket library) would
+      // otherwise slow every other command's start-up.
+      const { attach } = await import('../../attach/attach.js');
       const controller = new AbortController();
       const abort = () => controller.abort();
       process.on('SIGINT', abort);
@@ -68,6 +71,7 @@ async function finishAttach(result: AttachResult, flags: AttachFlags): Promise<v
   let analysis: AnalysisResult | undefined;
   if (flags.analysis && manifest.snapshots.length >= 2) {
     process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
+    const { analyzeAttach } = await import('../../attach/attach.js');
     analysis = await analyzeAttach(result, { onProgress: analysisProgressReporter() });
     if (analysis) process.stdout.write(renderAnalysis(analysis));
   }

@@ -1,7 +1,5 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { captureCommand } from '../../capture/command.js';
-import { captureScenario } from '../../capture/scenario.js';
 import type { CaptureProgress, CaptureResult } from '../../capture/session.js';
 import { analyzeSnapshots } from '../../analysis/analyze.js';
 import type { AnalysisResult } from '../../analysis/result.js';
@@ -48,6 +46,8 @@ export function registerCapture(program: Command): void {
       const controller = new AbortController();
       const abort = () => controller.abort();
       let result: CaptureResult;
+      // Loaded when used, like attach: other commands start faster.
+      const [{ captureCommand }, { captureScenario }] = await Promise.all([import('../../capture/command.js'), import('../../capture/scenario.js')]);
       process.on('SIGINT', abort);
       process.on('SIGTERM', abort);
       try {
