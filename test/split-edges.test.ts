@@ -174,6 +174,39 @@ describe('edges parsed by two threads', () => {
     expect(split.error).toBe(sequential.error);
   });
 
+  it('parses the locations on the worker too, exactly as the parser does', async () => {
+    for (const { file } of layouts) {
+      const sequential = await loadSnapshot(file, { splitEdges: false });
+      const split = await loadSnapshot(file, { splitEdges: true, splitBlockSize: 4096 });
+      expect(split.locations!.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(sequential.locations!.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+      expect(split.locations!.length).toBe(sequential.locations!.length);
+      expect([...split.locations!]).toEqual([...sequential.locations!]);
+    }
+  });
+
+  const LOCATIONS_KEY = '"locations":[';
+  const locationFaults: Array<[string, (text: string, start: number, end: number) => string]> = [
+    ['a letter', (t, start, end) => replaceAt(t, nextDigit(t, Math.floor((start + end) / 2)), 'x')],
+    ['a second comma', (t, start, end) => insertAt(t, nextComma(t, Math.floor((start + end) / 2)), ',')],
+    ['a missing comma', (t, start, end) => replaceAt(t, nextComma(t, Math.floor((start + end) / 2)), ' ')],
+    ['a comma after "["', (t, start) => insertAt(t, start, ',')],
+    ['a comma before "]"', (t, _start, end) => insertAt(t, end, ',')],
+    ['an 11-digit number', (t, start) => insertAt(t, nextDigit(t, start + 100), '99999999999')],
+  ];
+
+  it.each(locationFaults)('reports %s in the locations as the sequential load does', async (_name, change) => {
+    const { text } = layouts[0]!.layout;
+    const start = text.indexOf(LOCATIONS_KEY) + LOCATIONS_KEY.length;
+    const end = text.indexOf(']', start);
+    const file = join(dir, 'locations.heapsnapshot');
+    writeFileSync(file, change(text, start, end), 'latin1');
+    const sequential = await outcome(file, false);
+    const split = await outcome(file, true, 4096);
+    expect(sequential.error).toMatch(/^.*locations\.heapsnapshot: .*"locations"/);
+    expect(split.error).toBe(sequential.error);
+  });
+
   it('parses sequentially when the end marker is missing, with the same result', async () => {
     const { text } = layouts[1]!.layout;
     const without = text.replace(END_MARKER, '],\n"trace_function_infos_renamed":[');

@@ -22,6 +22,8 @@ export interface EdgesFromEndData {
   values: SharedArrayBuffer;
   control: SharedArrayBuffer;
   results: SharedArrayBuffer;
+  /** Where main sends the storage for `locations` (see parseLocations). */
+  port: import('node:worker_threads').MessagePort;
   slots: typeof SPLIT_SLOTS;
 }
 
@@ -36,8 +38,12 @@ export const SPLIT_SLOTS = {
     /** A `worker` value. */
     worker: 2,
     cancel: 3,
-    /** A `convert` value: main's go-ahead for the conversion, then its outcome. */
+    /** A `task` value: main's go-ahead for the conversion, then its outcome. */
     convert: 4,
+    /** A `task` value: main's go-ahead for parsing `locations`, then its outcome. */
+    locations: 5,
+    /** Main adds one after each request or cancellation, so this thread wakes for any of them. */
+    bell: 6,
   },
   /** Float64 slots of `results`. */
   results: {
@@ -51,17 +57,21 @@ export const SPLIT_SLOTS = {
     conversion: 5,
     /** …and its output: the largest string index an edge names (-1: none). */
     maxName: 14,
+    /** `locations`: its first byte, its closing "]", then how many values were parsed. */
+    locationsStart: 15,
+    locationsEnd: 16,
+    locationsCount: 17,
   },
   phase: { searching: 0, split: 1, sequential: 2, notFound: 3 },
   worker: { running: 0, done: 1, failed: 2 },
-  convert: { waiting: 0, go: 1, cancelled: 2, done: 3, fault: 4 },
+  task: { waiting: 0, go: 1, cancelled: 2, done: 3, fault: 4 },
   /** Main's next block + 1 before main knows where the edges start. */
   unknownMain: 0x7fff,
 } as const;
 
 /** Int32 slots in `control` and Float64 slots in `results` (split-edges.ts sizes the buffers from these). */
-export const SPLIT_CONTROL_SLOTS = 5;
-export const SPLIT_RESULT_SLOTS = 15;
+export const SPLIT_CONTROL_SLOTS = 7;
+export const SPLIT_RESULT_SLOTS = 18;
 
 /**
  * What turning the edges' to_node into node ordinals needs (validate.ts does
@@ -218,9 +228,7 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
    * converted edges are turned back, so that main's own pass reports the
    * fault exactly as it would have.
    */
-  const convertWhenAsked = (): void => {
-    while (Atomics.load(control, S.control.convert) === S.convert.waiting) Atomics.wait(control, S.control.convert, S.convert.waiting);
-    if (Atomics.load(control, S.control.convert) !== S.convert.go) return;
+  const convert = (): void => {
     const at = S.results.conversion;
     const fieldCount = results[at]! | 0;
     const toOffset = results[at + 3]! | 0;
@@ -244,8 +252,70 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     }
     if (!ok) for (let edge = 0, i = toOffset; edge < converted; edge++, i += fieldCount) values[i] = values[i]! * nodeFieldCount;
     results[S.results.maxName] = maxName[0]!;
-    Atomics.store(control, S.control.convert, ok ? S.convert.done : S.convert.fault);
+    Atomics.store(control, S.control.convert, ok ? S.task.done : S.task.fault);
     Atomics.notify(control, S.control.convert);
+  };
+
+  /**
+   * Main has found where `locations` ends and skipped it; it sends storage
+   * with room for every value the range can hold. The numbers are parsed
+   * backwards, as the edges are, into the top of that storage; any fault
+   * (main then loads the file again without the split, and reports it).
+   */
+  const parseLocations = (): void => {
+    let count = -1;
+    try {
+      const received = (load('node:worker_threads') as typeof import('node:worker_threads')).receiveMessageOnPort(data.port);
+      const out = new Uint32Array((received!.message as { values: SharedArrayBuffer }).values);
+      count = parseRangeBackwards(results[S.results.locationsStart]!, results[S.results.locationsEnd]!, out);
+    } catch {
+      count = -1;
+    }
+    results[S.results.locationsCount] = count;
+    Atomics.store(control, S.control.locations, count >= 0 ? S.task.done : S.task.fault);
+    Atomics.notify(control, S.control.locations);
+  };
+
+  /** The numbers of the array whose content is [start, end) (end: its "]"), backwards into the top of `out`: how many. Throws on any fault. */
+  const parseRangeBackwards = (start: number, end: number, out: Uint32Array): number => {
+    fd = fs.openSync(data.file, 'r');
+    const buffer = Buffer.allocUnsafe(blockSize + 12);
+    const counts = new Int32Array(3);
+    let index = out.length - 1;
+    let aboveLead = -1;
+    let lead = 0;
+    for (let high = end; high > start; ) {
+      const low = Math.max(high - blockSize, start);
+      const readFrom = low - 1;
+      const readTo = Math.min(high + 11, end);
+      if (readAt(buffer, readTo - readFrom, readFrom) !== readTo - readFrom) throw new Error('short read');
+      let limit = high - readFrom;
+      if (high < end && buffer[limit - 1]! - 48 >>> 0 <= 9) {
+        while (limit < readTo - readFrom && buffer[limit]! - 48 >>> 0 <= 9) limit++;
+      }
+      index = parseBackward(buffer, 1, limit | 0, out, index, counts);
+      if (counts[2] === 0 || (high === end ? counts[0] !== 0 : counts[0]! + aboveLead !== 1)) throw new Error('separator');
+      aboveLead = lead = counts[1]!;
+      high = low;
+    }
+    fs.closeSync(fd);
+    fd = -1;
+    // Nothing may follow "[" but a number.
+    if (lead !== 0) throw new Error('separator');
+    return out.length - 1 - index;
+  };
+
+  /** Serves main's requests (conversion, locations) until both are settled. */
+  const serve = (): void => {
+    for (;;) {
+      const bell = Atomics.load(control, S.control.bell);
+      const conversion = Atomics.load(control, S.control.convert);
+      const locations = Atomics.load(control, S.control.locations);
+      if (conversion === S.task.go) convert();
+      else if (locations === S.task.go) parseLocations();
+      else if (conversion !== S.task.waiting && locations !== S.task.waiting) return;
+      else Atomics.wait(control, S.control.bell, bell);
+    }
   };
 
   /** Edges [from, to): the first bad one, or -1; the largest string index named goes to maxName[0]. */
@@ -320,7 +390,7 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     fs.closeSync(fd);
     fd = -1;
     finish(S.worker.done);
-    convertWhenAsked();
+    serve();
   } catch {
     // Any fault: main parses the whole array itself and reports it precisely.
     finish(S.worker.failed);

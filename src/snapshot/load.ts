@@ -41,26 +41,28 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   const source = openByteSource(path, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const split = wantsSplit(source, options) ? new EdgeSplit(path, source.size!, { blockSize: options.splitBlockSize }) : undefined;
   // Only a plain file's size bounds the content (gzip and stdin are unknown).
-  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (count) => split.start(count) });
+  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (count) => split.start(count), takesLocations: () => split.serving });
   const report = options.onProgress;
   let lastReport = 0;
   let converted: { maxName: number } | undefined;
+  let locations: Uint32Array | 'fault' | undefined;
   try {
     for await (const chunk of source.chunks()) {
       parser.write(chunk);
-      const edgesStart = parser.pausedAt;
-      if (edgesStart !== undefined) {
-        // The parser stopped at the first byte of the edges: parse them with
-        // two threads, or let the parser do it from there.
-        const edgesEnd = await split!.run(edgesStart);
-        if (edgesEnd === undefined) {
-          parser.parseEdgesFrom(edgesStart);
-        } else {
-          parser.skipEdgesTo(edgesEnd);
+      const start = parser.pausedAt;
+      if (start !== undefined) {
+        // The parser stopped at the first byte of the edges (parse them with
+        // two threads) or of the locations (the worker parses them while the
+        // parser goes on after them), or lets the parser do it from there.
+        const edges = parser.pausedSection === 'edges';
+        const end = edges ? await split!.run(start) : split!.parseLocations(start);
+        if (end === undefined) parser.parseSectionFrom(start);
+        else parser.skipSectionTo(end);
+        if (edges && end !== undefined) {
           const conversion = edgeConversion(parser, source.name);
           if (conversion) split!.convert(conversion);
         }
-        source.seek!(edgesEnd ?? edgesStart);
+        source.seek!(end ?? start);
       }
       if (report) {
         const now = Date.now();
@@ -70,11 +72,17 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
         }
       }
     }
-    // The worker has been checking the edges and converting their to_node meanwhile.
+    // The worker has been checking the edges and converting their to_node,
+    // and parsing the locations, meanwhile.
     converted = split?.conversion();
+    locations = split?.locations();
   } finally {
     await split?.stop();
   }
+  // A malformed locations section: load again without the split, which
+  // reports the fault exactly where it is.
+  if (locations === 'fault') return loadSnapshot(path, { ...options, splitEdges: false });
+  if (locations) parser.supplyLocations(locations);
   const snapshot = validateSections(source.name, parser.end(), converted);
   report?.({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
   return snapshot;

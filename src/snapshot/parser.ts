@@ -28,10 +28,13 @@ export interface ParsedSections {
  * Lets the loader parse the `edges` array itself (split-edges.ts): once the
  * meta declares the edge count, `prepareEdges` may return the storage to fill;
  * the parser then stops at the array's first byte (`pausedAt`) until the
- * loader calls `skipEdgesTo` (parsed) or `parseEdgesFrom` (do it here).
+ * loader calls `skipSectionTo` (parsed elsewhere) or `parseSectionFrom` (do it
+ * here). It stops at `locations` likewise when `takesLocations()` says so; their
+ * values come later, through `supplyLocations`.
  */
 export interface EdgesHandoff {
   prepareEdges(valueCount: number): Uint32Array | undefined;
+  takesLocations?(): boolean;
 }
 
 const enum State {
@@ -118,13 +121,25 @@ export class SnapshotParser {
     return this.paused;
   }
 
-  /** The loader filled the edges array; input resumes at `offset`, its closing "]". */
-  skipEdgesTo(offset: number): void {
+  /** The section the parser stopped at (`edges` or `locations`). */
+  get pausedSection(): string | undefined {
+    return this.paused === undefined ? undefined : this.key;
+  }
+
+  /** The loader parses the section elsewhere (the edges: already done); input resumes at `offset`, its closing "]". */
+  skipSectionTo(offset: number): void {
     const target = this.target!;
-    target.length = target.array.length;
+    target.length = this.key === 'edges' ? target.array.length : 0;
     this.expectValue = false;
     this.offset = offset;
     this.paused = undefined;
+  }
+
+  /** The values of a `locations` section skipped with skipSectionTo. */
+  supplyLocations(values: Uint32Array): void {
+    const target = this.numeric.get('locations')!;
+    target.array = values;
+    target.length = values.length;
   }
 
   /** The meta and the nodes' value count, once the nodes are parsed (the edges split's conversion needs them). */
@@ -132,8 +147,8 @@ export class SnapshotParser {
     return { meta: this.meta, nodeValues: this.numeric.get('nodes')?.length };
   }
 
-  /** The loader did not parse the edges: input resumes at `offset`, their first byte. */
-  parseEdgesFrom(offset: number): void {
+  /** The loader did not parse the section: input resumes at `offset`, its first byte. */
+  parseSectionFrom(offset: number): void {
     this.target!.length = 0;
     this.offset = offset;
     this.paused = undefined;
@@ -280,7 +295,7 @@ export class SnapshotParser {
         this.inNumber = false;
         this.expectValue = true;
         this.state = State.NumberArray;
-        if (key === 'edges' && this.edgesStorage) this.paused = this.offset + i + 1;
+        if ((key === 'edges' && this.edgesStorage) || (key === 'locations' && this.handoff?.takesLocations?.())) this.paused = this.offset + i + 1;
       }
       return i + 1;
     }

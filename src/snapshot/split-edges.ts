@@ -1,5 +1,5 @@
 import { openSync, readSync, closeSync } from 'node:fs';
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startFunctionWorker } from '../threads/function-worker.js';
 import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_CONTROL_SLOTS, SPLIT_RESULT_SLOTS, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
 
@@ -30,6 +30,9 @@ export class EdgeSplit {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * SPLIT_CONTROL_SLOTS));
   private readonly results = new Float64Array(new SharedArrayBuffer(8 * SPLIT_RESULT_SLOTS));
   private converting = false;
+  private ranThrough = false;
+  private port: MessagePort | undefined;
+  private locationValues: Uint32Array | undefined;
   private readonly blockSize: number;
 
   constructor(
@@ -54,6 +57,7 @@ export class EdgeSplit {
     const values = new Uint32Array(new SharedArrayBuffer(valueCount * 4));
     this.values = values;
     if (valueCount < 2) return values;
+    const channel = new MessageChannel();
     const data: EdgesFromEndData = {
       file: this.file,
       fileSize: this.fileSize,
@@ -62,20 +66,25 @@ export class EdgeSplit {
       values: values.buffer as SharedArrayBuffer,
       control: this.control.buffer as SharedArrayBuffer,
       results: this.results.buffer as SharedArrayBuffer,
+      port: channel.port2,
       slots: S,
     };
     let worker: Worker;
     try {
       // A small heap: the worker holds two buffers; the data is shared.
-      worker = startFunctionWorker(parseEdgesFromEnd, data, 64).worker;
+      worker = startFunctionWorker(parseEdgesFromEnd, data, 64, [channel.port2]).worker;
     } catch {
       // No worker here (e.g. a permission model without --allow-worker): run()
       // then leaves the edges to the sequential parser.
+      channel.port1.close();
       return values;
     }
     worker.on('error', () => (this.workerGone = true));
     worker.on('exit', () => (this.workerGone = true));
     this.worker = worker;
+    // Unreferenced, like the worker: an open port must not keep the process alive.
+    channel.port1.unref();
+    this.port = channel.port1;
     return values;
   }
 
@@ -132,8 +141,14 @@ export class EdgeSplit {
       await this.stop();
       return undefined;
     }
-    // The worker stays, waiting for convert() or stop().
+    // The worker stays, waiting for convert(), parseLocations() or stop().
+    this.ranThrough = true;
     return end;
+  }
+
+  /** Whether the worker is waiting for tasks (run() returned the end of the edges). */
+  get serving(): boolean {
+    return this.worker !== undefined && this.ranThrough;
   }
 
   /**
@@ -142,11 +157,10 @@ export class EdgeSplit {
    * rest of the file; conversion() collects the outcome.
    */
   convert(conversion: EdgeConversion): void {
-    if (!this.worker) return;
+    if (!this.serving) return;
     EDGE_CONVERSION_FIELDS.forEach((field, k) => (this.results[S.results.conversion + k] = conversion[field]));
     this.converting = true;
-    Atomics.store(this.control, S.control.convert, S.convert.go);
-    Atomics.notify(this.control, S.control.convert);
+    this.request(S.control.convert);
   }
 
   /**
@@ -157,21 +171,92 @@ export class EdgeSplit {
   conversion(): { maxName: number } | undefined {
     if (!this.converting) return undefined;
     this.converting = false;
-    const control = this.control;
     // The pass cannot stop half-way: it either finishes or turns its work back.
-    while (Atomics.load(control, S.control.convert) === S.convert.go) Atomics.wait(control, S.control.convert, S.convert.go, 1000);
-    return Atomics.load(control, S.control.convert) === S.convert.done ? { maxName: this.results[S.results.maxName]! } : undefined;
+    return this.settle(S.control.convert) === S.task.done ? { maxName: this.results[S.results.maxName]! } : undefined;
+  }
+
+  /**
+   * The parser stopped at the first byte of `locations`, which holds numbers
+   * only, so its first "]" closes it: found here by reading ahead, the range is
+   * handed to the worker and this thread goes on after it. The closing "]"'s
+   * offset, or undefined (parse it here).
+   */
+  parseLocations(start: number): number | undefined {
+    if (!this.serving) return undefined;
+    const end = findClosingBracket(this.file, start, this.fileSize);
+    if (end === undefined) return undefined;
+    // n values take at least 2n - 1 bytes.
+    let values: Uint32Array;
+    try {
+      values = new Uint32Array(new SharedArrayBuffer(Math.max(1, Math.floor((end - start + 1) / 2)) * 4));
+    } catch {
+      return undefined;
+    }
+    this.locationValues = values;
+    this.port!.postMessage({ values: values.buffer });
+    this.results[S.results.locationsStart] = start;
+    this.results[S.results.locationsEnd] = end;
+    this.request(S.control.locations);
+    return end;
+  }
+
+  /**
+   * Waits for the `locations` parseLocations() handed over: the values, 'fault'
+   * when they were not all well-formed (the caller then loads the file again
+   * without the split, which reports the fault), or undefined if none were asked for.
+   */
+  locations(): Uint32Array | 'fault' | undefined {
+    const values = this.locationValues;
+    if (!values) return undefined;
+    this.locationValues = undefined;
+    if (this.settle(S.control.locations) !== S.task.done) return 'fault';
+    return values.subarray(values.length - this.results[S.results.locationsCount]!);
   }
 
   /** Stops the worker (idempotent); safe to call on any path. */
   async stop(): Promise<void> {
     Atomics.store(this.control, S.control.cancel, 1);
     Atomics.notify(this.control, S.control.claims);
-    Atomics.compareExchange(this.control, S.control.convert, S.convert.waiting, S.convert.cancelled);
-    Atomics.notify(this.control, S.control.convert);
+    for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);
+    this.ring();
+    this.port?.close();
+    this.port = undefined;
     const worker = this.worker;
     this.worker = undefined;
     if (worker && !this.workerGone) await worker.terminate();
+  }
+
+  private request(task: number): void {
+    Atomics.store(this.control, task, S.task.go);
+    this.ring();
+  }
+
+  private ring(): void {
+    Atomics.add(this.control, S.control.bell, 1);
+    Atomics.notify(this.control, S.control.bell);
+  }
+
+  /** Waits while the task runs (the worker finishes it or turns its work back, it cannot stop half-way); its outcome. */
+  private settle(task: number): number {
+    while (Atomics.load(this.control, task) === S.task.go) Atomics.wait(this.control, task, S.task.go, 1000);
+    return Atomics.load(this.control, task);
+  }
+}
+
+/** The offset of the first "]" at or after `start`, or undefined. */
+function findClosingBracket(file: string, start: number, fileSize: number): number | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (let at = start; at < fileSize; at += buffer.length) {
+      const got = readSync(fd, buffer, 0, buffer.length, at);
+      if (got <= 0) return undefined;
+      const found = buffer.subarray(0, got).indexOf(0x5d);
+      if (found >= 0) return at + found;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
