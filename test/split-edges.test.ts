@@ -107,6 +107,31 @@ describe('edges parsed by two threads', () => {
     }
   });
 
+  it('a worker that never answers is given up on: the conversion is "lost", the locations a fault (the loader then loads without the split)', async () => {
+    const { file, layout } = layouts[0]!;
+    const sequential = await loadSnapshot(file, { splitEdges: false });
+    const split = new EdgeSplit(file, Buffer.byteLength(layout.text), { blockSize: 4096, taskTimeoutMs: 200 });
+    split.start(layout.valueCount);
+    try {
+      expect(await split.run(layout.edgesStart)).toBe(layout.edgesEnd);
+      await (split as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      const l = sequential.layout;
+      split.convert({
+        edgeFieldCount: l.edgeFieldCount, edgeTypeOffset: l.edgeTypeOffset, edgeNameOffset: l.edgeNameOffset, edgeToNodeOffset: l.edgeToNodeOffset,
+        edgeTypeLimit: l.edgeTypeNames.length, elementType: l.edgeType.element, hiddenType: l.edgeType.hidden,
+        nodeFieldCount: l.nodeFieldCount, nodesLength: sequential.nodes.length,
+      });
+      const locationsStart = layout.text.indexOf('"locations":[') + '"locations":['.length;
+      expect(split.parseLocations(locationsStart)).toBe(layout.text.indexOf(']', locationsStart));
+      const started = performance.now();
+      expect(split.conversion()).toBe('lost');
+      expect(split.locations()).toBe('fault');
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await split.stop();
+    }
+  });
+
   /** Each change is made at a block boundary (end - k × block) and one byte either side. */
   const changes: Array<[string, (text: string, at: number) => string]> = [
     ['a second comma', (t, at) => insertAt(t, nextComma(t, at), ',')],

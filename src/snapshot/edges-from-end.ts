@@ -392,7 +392,11 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     finish(S.worker.done);
     serve();
   } catch {
-    // Any fault: main parses the whole array itself and reports it precisely.
+    // Any fault: main parses the whole array itself and reports it precisely;
+    // a task main is waiting for is answered, never left hanging.
+    for (const task of [S.control.convert, S.control.locations]) {
+      if (Atomics.compareExchange(control, task, S.task.go, S.task.fault) === S.task.go) Atomics.notify(control, task);
+    }
     finish(S.worker.failed);
   } finally {
     if (fd >= 0) fs.closeSync(fd);

@@ -44,7 +44,7 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (count) => split.start(count), takesLocations: () => split.serving });
   const report = options.onProgress;
   let lastReport = 0;
-  let converted: { maxName: number } | undefined;
+  let converted: { maxName: number } | 'lost' | undefined;
   let locations: Uint32Array | 'fault' | undefined;
   try {
     for await (const chunk of source.chunks()) {
@@ -79,9 +79,9 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   } finally {
     await split?.stop();
   }
-  // A malformed locations section: load again without the split, which
-  // reports the fault exactly where it is.
-  if (locations === 'fault') return loadSnapshot(path, { ...options, splitEdges: false });
+  // A malformed locations section (or a worker that never answered): load
+  // again without the split, which reports any fault exactly where it is.
+  if (locations === 'fault' || converted === 'lost') return loadSnapshot(path, { ...options, splitEdges: false });
   if (locations) parser.supplyLocations(locations);
   const snapshot = validateSections(source.name, parser.end(), converted);
   report?.({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });

@@ -9,6 +9,8 @@ export const SPLIT_MIN_BYTES = 32 << 20;
 export interface SplitOptions {
   /** Block size the two threads take turns on (tests use tiny ones to cross many boundaries). */
   blockSize?: number;
+  /** How long to wait for the worker's conversion or locations (default: a minute plus a second per 20 MB). */
+  taskTimeoutMs?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export class EdgeSplit {
   constructor(
     private readonly file: string,
     private readonly fileSize: number,
-    options: SplitOptions = {},
+    private readonly options: SplitOptions = {},
   ) {
     // The claim word packs block numbers in 15 bits.
     const requested = options.blockSize ?? 1 << 20;
@@ -166,13 +168,17 @@ export class EdgeSplit {
   /**
    * Waits for the conversion convert() asked for. The largest string index an
    * edge names when every edge passed (and was converted); undefined when there
-   * was none or a fault (the edges are then as parsed, for validation to report).
+   * was none or a fault (the edges are then as parsed, for validation to
+   * report); 'lost' when the worker never answered (the edges are then in an
+   * unknown state: load again without the split).
    */
-  conversion(): { maxName: number } | undefined {
+  conversion(): { maxName: number } | 'lost' | undefined {
     if (!this.converting) return undefined;
     this.converting = false;
     // The pass cannot stop half-way: it either finishes or turns its work back.
-    return this.settle(S.control.convert) === S.task.done ? { maxName: this.results[S.results.maxName]! } : undefined;
+    const outcome = this.settle(S.control.convert);
+    if (outcome === S.task.go) return 'lost';
+    return outcome === S.task.done ? { maxName: this.results[S.results.maxName]! } : undefined;
   }
 
   /**
@@ -236,10 +242,19 @@ export class EdgeSplit {
     Atomics.notify(this.control, S.control.bell);
   }
 
-  /** Waits while the task runs (the worker finishes it or turns its work back, it cannot stop half-way); its outcome. */
+  /**
+   * Waits while the task runs (the worker finishes it or turns its work back);
+   * its outcome, or still "go" when the worker did not answer in time (say it
+   * was killed).
+   */
   private settle(task: number): number {
-    while (Atomics.load(this.control, task) === S.task.go) Atomics.wait(this.control, task, S.task.go, 1000);
-    return Atomics.load(this.control, task);
+    const deadline = Date.now() + (this.options.taskTimeoutMs ?? 60_000 + this.fileSize / 20_000);
+    for (;;) {
+      const state = Atomics.load(this.control, task);
+      const left = deadline - Date.now();
+      if (state !== S.task.go || left <= 0) return state;
+      Atomics.wait(this.control, task, S.task.go, left);
+    }
   }
 }
 
