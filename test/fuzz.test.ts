@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { HeapGraph } from '../src/graph/heap-graph.js';
 import { inspectSnapshot } from '../src/inspect/inspect-snapshot.js';
 import { SnapshotFormatError } from '../src/snapshot/errors.js';
 import { loadSnapshot, parseSnapshotBytes } from '../src/snapshot/load.js';
-import { cliPath, repoRoot } from './helpers/run-cli.js';
+import { cliPath, copyBuiltCli, repoRoot } from './helpers/run-cli.js';
 
 /*
  * Seeded fuzzing of the loader and the CLI with mutations of a real snapshot
@@ -492,27 +492,6 @@ interface CaseResult {
   ms: number;
 }
 
-/**
- * A private copy of the built CLI (dist/ and package.json, inside the
- * repository so node_modules resolve), checked to start: a rebuild of dist/
- * while the cases run (another `npm test`) must not fail a case half-way.
- */
-function snapshotOfCli(probeFile: string): { cli: string; root: string } {
-  const parent = join(repoRoot, '.napi-heapdiff');
-  mkdirSync(parent, { recursive: true });
-  const root = mkdtempSync(join(parent, 'fuzz-cli-'));
-  for (let attempt = 1; ; attempt++) {
-    rmSync(join(root, 'dist'), { recursive: true, force: true });
-    cpSync(join(repoRoot, 'dist'), join(root, 'dist'), { recursive: true });
-    copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
-    const cli = join(root, 'dist', 'cli', 'main.js');
-    const probe = spawnSync(process.execPath, [cli, 'inspect', probeFile, '--top', '1'], { encoding: 'utf8' });
-    if (probe.status === 0) return { cli, root };
-    if (attempt === 5) throw new Error(`the built CLI does not run: ${probe.stderr.slice(0, 300)}`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
-  }
-}
-
 let fuzzCli = cliPath;
 
 function runCliAsync(args: string[], timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }> {
@@ -564,7 +543,7 @@ describe(`fuzz: mutations of a real snapshot (seed ${SEED})`, () => {
     const bytes = gunzipSync(readFileSync(join(repoRoot, 'snapshots', 'node20-fixtures.heapsnapshot.gz')));
     base = { bytes, sections: sectionsOf(bytes) };
     writeFileSync(join(dir, 'base.heapsnapshot'), bytes);
-    const copy = snapshotOfCli(join(dir, 'base.heapsnapshot'));
+    const copy = copyBuiltCli('fuzz-cli', ['inspect', join(dir, 'base.heapsnapshot'), '--top', '1']);
     fuzzCli = copy.cli;
     copyRoot = copy.root;
   }, 60_000);

@@ -156,9 +156,9 @@ export class HeapGraph {
 
   dominators(): Dominators {
     if (!this.cachedDominators) {
-      // On big graphs, shallow sizes and retainers are computed by worker
-      // threads while this one does the essential edges and the DFS
-      // (graph-workers.ts); the getters above collect their results.
+      // On big graphs, shallow sizes and retainer lists are computed by a
+      // worker thread while this one does the essential edges and the DFS
+      // (graph-workers.ts); the getters above collect the results.
       if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
         const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential });
         this.pendingShallow = passes.shallow;

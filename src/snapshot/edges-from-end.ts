@@ -6,7 +6,9 @@
  * array ends (from the end of the file) and parses it backwards, writing from
  * the last index down, while the main thread parses it forwards from the
  * start. They take 1 MiB blocks from opposite ends through one atomic word
- * until they meet.
+ * until they meet. Then, while the main thread parses the rest of the file,
+ * this thread serves two requests: checking the edges and turning to_node into
+ * node ordinals, and parsing the `locations` section.
  *
  * Runs in a worker from its own source text (threads/function-worker.ts): it
  * must not refer to anything outside its body; constants come in `data`.
@@ -68,10 +70,6 @@ export const SPLIT_SLOTS = {
   /** Main's next block + 1 before main knows where the edges start. */
   unknownMain: 0x7fff,
 } as const;
-
-/** Int32 slots in `control` and Float64 slots in `results` (split-edges.ts sizes the buffers from these). */
-export const SPLIT_CONTROL_SLOTS = 7;
-export const SPLIT_RESULT_SLOTS = 18;
 
 /**
  * What turning the edges' to_node into node ordinals needs (validate.ts does

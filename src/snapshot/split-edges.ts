@@ -1,7 +1,7 @@
 import { openSync, readSync, closeSync } from 'node:fs';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startFunctionWorker } from '../threads/function-worker.js';
-import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_CONTROL_SLOTS, SPLIT_RESULT_SLOTS, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
+import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
 
 /** Below this size a second thread costs more to start than it saves. */
 export const SPLIT_MIN_BYTES = 32 << 20;
@@ -19,6 +19,10 @@ export interface SplitOptions {
  * from the start. The `edges` section is over half of a snapshot and the
  * slowest to parse; the second core halves that.
  *
+ * Once the halves meet, the worker stays for two more jobs while the main
+ * thread parses on: converting to_node (convert/conversion) and parsing the
+ * `locations` section (parseLocations/locations).
+ *
  * The split is only an optimisation. Whenever anything is not exactly as V8
  * writes it — the end marker missing, a malformed number or separator, a
  * count that does not add up, the worker failing — the result is "not done"
@@ -29,8 +33,8 @@ export class EdgeSplit {
   private worker: Worker | undefined;
   private workerGone = false;
   private values: Uint32Array | undefined;
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * SPLIT_CONTROL_SLOTS));
-  private readonly results = new Float64Array(new SharedArrayBuffer(8 * SPLIT_RESULT_SLOTS));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * slotCount(S.control)));
+  private readonly results = new Float64Array(new SharedArrayBuffer(8 * slotCount(S.results)));
   private converting = false;
   private ranThrough = false;
   private port: MessagePort | undefined;
@@ -256,6 +260,11 @@ export class EdgeSplit {
       Atomics.wait(this.control, task, S.task.go, left);
     }
   }
+}
+
+/** Slots a group of SPLIT_SLOTS needs: one past the highest (the conversion's inputs run up to `maxName`). */
+function slotCount(slots: Record<string, number>): number {
+  return Math.max(...Object.values(slots)) + 1;
 }
 
 /** The offset of the first "]" at or after `start`, or undefined. */

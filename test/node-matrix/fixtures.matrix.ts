@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { NODE_MATRIX, ensureNode } from '../../scripts/node-binaries.mjs';
 import { readAgentRecords } from '../../src/analysis/agent-records.js';
 import { HeapGraph } from '../../src/graph/heap-graph.js';
 import { loadSnapshot } from '../../src/snapshot/load.js';
+import { copyBuiltCli, repoRoot } from '../helpers/run-cli.js';
 
 // Every native fixture captured end to end by the CLI running under each
 // Node major (the capture's child is the same binary: it spawns
@@ -14,29 +15,12 @@ import { loadSnapshot } from '../../src/snapshot/load.js';
 // CLI's inspect and diff under each binary, on its own captures and on the
 // golden captures of every other version.
 
-const repoRoot = join(import.meta.dirname, '..', '..');
 const fixtures = join(repoRoot, 'native-fixtures');
 const scratch = mkdtempSync(join(tmpdir(), 'napi-heapdiff-matrix-'));
 
-/**
- * The built CLI (dist/ with agent and harness, package.json), copied inside
- * the repository so node_modules resolve: a rebuild of dist/ during the run
- * (another `npm test`) must not break a capture half-way.
- */
-const cliCopy = (() => {
-  const parent = join(repoRoot, '.napi-heapdiff');
-  mkdirSync(parent, { recursive: true });
-  const root = mkdtempSync(join(parent, 'matrix-cli-'));
-  for (let attempt = 1; ; attempt++) {
-    rmSync(join(root, 'dist'), { recursive: true, force: true });
-    cpSync(join(repoRoot, 'dist'), join(root, 'dist'), { recursive: true });
-    copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
-    if (spawnSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), '--version']).status === 0) return root;
-    if (attempt === 5) throw new Error('the built CLI does not start');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
-  }
-})();
-const cli = join(cliCopy, 'dist', 'cli', 'main.js');
+// A private copy of the built CLI (dist/ with agent and harness): a rebuild of
+// dist/ during the run (another `npm test`) must not break a capture half-way.
+const { cli, root: cliCopy } = copyBuiltCli('matrix-cli', ['--version']);
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
   rmSync(cliCopy, { recursive: true, force: true });
