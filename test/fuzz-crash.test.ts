@@ -169,18 +169,41 @@ describe('capture --timeout', () => {
     }
   });
 
-  it('command mode: the command is stopped, its snapshots kept', async () => {
+  it('command mode: the command is stopped, which ends the capture normally; its snapshots kept (one: nothing to analyse, exit 0)', async () => {
     const out = newOut('command-timeout');
     const started = Date.now();
     const r = runCli(['capture', '--out', out, '--timeout', '3000', '--', process.execPath, '-e', 'setInterval(() => {}, 20)']);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
     const m = manifestOf(out);
-    expect(lastLine(r.stderr)).toBe(`napi-heapdiff: ${process.execPath} timed out after 3000 ms; stopped with SIGTERM; ${m.snapshots.length} snapshot(s) kept`);
-    expect(m).toMatchObject({ status: 'failed', timeoutMs: 3000, ended: { how: 'timed-out', exitCode: null, signal: 'SIGTERM' } });
+    expect(m).toMatchObject({ status: 'completed', timeoutMs: 3000, ended: { how: 'timed-out', exitCode: null, signal: 'SIGTERM', message: `${process.execPath} stopped by --timeout after 3000 ms; stopped with SIGTERM; 1 snapshot(s) taken` } });
+    expect(lastLine(r.stderr)).toMatch(/^napi-heapdiff: captured 1 snapshot\(s\) in .*; see .*manifest\.json$/);
     // The start-up snapshot was written before the timeout.
     expect(m.snapshots.map((s) => s.label)).toEqual(['start']);
     expect((await loadSnapshot(join(out, m.snapshots[0]!.file))).nodeCount).toBeGreaterThan(1000);
+  });
+
+  it('command mode: a long-running program stopped by --timeout is analysed — exit 1 when it leaks, 0 when it does not', () => {
+    const target = join(repoRoot, 'test', 'scenarios', 'attach-target.mjs');
+    const run = (twin: 'leak' | 'ok') => {
+      const out = newOut(`command-timeout-${twin}`);
+      const json = `${out}.json`;
+      const r = runCli(['capture', '--out', out, '--interval', '1000', '--timeout', '4500', '--json', json, '--', process.execPath, target, join(repoRoot, 'native-fixtures', 'null-resource', `${twin}.mjs`)]);
+      return { r, result: JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; asyncContexts: Array<{ name: string; verdict: string; growth: number }>; capture: { ok: boolean; manifest: { status: string; ended: { how: string }; snapshots: unknown[] } } } };
+    };
+    const leak = run('leak');
+    expect(leak.r.code, leak.r.stderr).toBe(1);
+    expect(leak.result.capture.ok).toBe(true);
+    expect(leak.result.capture.manifest).toMatchObject({ status: 'completed', ended: { how: 'timed-out' } });
+    expect(leak.result.capture.manifest.snapshots.length).toBeGreaterThanOrEqual(3);
+    expect(leak.result.verdict).toBe('leak');
+    const row = leak.result.asyncContexts.find((r) => r.name === 'fixture_null_resource_leak')!;
+    expect(row.verdict).toBe('leak');
+    expect(leak.r.stdout).toContain(`LEAK: fixture_null_resource_leak +${row.growth}`);
+    const ok = run('ok');
+    expect(ok.r.code, ok.r.stderr).toBe(0);
+    expect(ok.result.verdict).toBe('clean');
+    expect(ok.r.stdout).toContain('no leak: no group grew at every step');
   });
 
   it('a bad --timeout is a usage error; --timeout 0 means no limit', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAgentRecords } from '../src/analysis/agent-records.js';
+import { analyzeSnapshots } from '../src/analysis/analyze.js';
 import { takeCensus, type SnapshotCensus } from '../src/analysis/census.js';
 import { CONTEXT_FRAMES, UNNAMED_ASYNC_RESOURCE } from '../src/analysis/rules/index.js';
 import { HeapGraph } from '../src/graph/heap-graph.js';
@@ -121,6 +122,24 @@ describe('golden captures: Node 20, 22, 24, 26', () => {
     expect(groups.get('reference FixtureResource')).toBeUndefined();
     const jsResource = [...census.groups.values()].find((g) => g.name === 'fixture_js_resource_leak')!;
     expect([jsResource.representatives.length, jsResource.resourcesCollected]).toEqual([v.fixtureResources, 22 - v.fixtureResources]);
+  });
+
+  it.each(VERSIONS.map((v) => [v.major, v] as const))('Node %i: every context frame but Node\'s own is folded into the named row that holds it (one bug, one row)', async (major, v) => {
+    const file = join(golden, `node${major}-fixtures.heapsnapshot.gz`);
+    const result = await analyzeSnapshots([{ file, label: 'a', pid: 1 }, { file, label: 'b', pid: 1 }]);
+    expect(result.asyncContexts.map((row) => row.name)).not.toContain(CONTEXT_FRAMES);
+    // Each row takes one frame per open context on Node 22+ (none exist on 20); Node's own stays unlisted.
+    const frames = Object.fromEntries(result.asyncContexts.filter((row) => row.contextFrames !== null).map((row) => [row.name, row.contextFrames]));
+    const open = (name: keyof typeof NAMED) => [NAMED[name].live, NAMED[name].live];
+    expect(frames).toEqual(v.frames === 0 ? {} : {
+      fixture_null_resource_leak: open('fixture_null_resource_leak'),
+      fixture_js_resource_leak: open('fixture_js_resource_leak'),
+      fixture_error_path_leak: open('fixture_error_path_leak'),
+      fixture_shared_context_leak: open('fixture_shared_context_leak'),
+      fixture_async_work_leak: open('fixture_async_work_leak'),
+      fixture_tsfn_leak: open('fixture_tsfn_leak'),
+    });
+    if (v.frames > 0) expect(Object.values(frames).reduce((sum, counts) => sum + counts![0]!, 0)).toBe(v.frames - 1);
   });
 
   it.each(VERSIONS.map((v) => [v.major, v] as const))('Node %i: `inspect --json` through the CLI', (major, v) => {
@@ -244,10 +263,13 @@ describe('golden format edge cases (hand-written)', () => {
     expect(result.agent).toEqual({ found: false, node: null });
     const rows = (list: Array<{ name: string; live: number[]; growth: number; verdict: string; location?: string | null }>) =>
       list.map((row) => ({ name: row.name, location: row.location ?? null, live: row.live, growth: row.growth, verdict: row.verdict }));
+    // One leak, one row: the Node 24 context frames (one per open context)
+    // are folded into the unnamed contexts that hold them.
     expect(rows(result.asyncContexts)).toEqual([
-      { name: CONTEXT_FRAMES, location: null, live: [1, 4], growth: 3, verdict: 'leak' },
       { name: UNNAMED_ASYNC_RESOURCE, location: null, live: [1, 4], growth: 3, verdict: 'leak' },
     ]);
+    expect(result.asyncContexts[0].contextFrames).toEqual([1, 4]);
+    expect(result.asyncContexts.map((row: { name: string }) => row.name)).not.toContain(CONTEXT_FRAMES);
     expect(rows(result.references)).toEqual([{ name: 'fixtureLeakedCallback', location: 'file:///app/leak.mjs:12:14', live: [1, 4], growth: 3, verdict: 'leak' }]);
     // Foo stays at 1.
     expect(result.unchangedReferenceGroups).toBe(1);

@@ -174,6 +174,34 @@ describe('reference without the agent', () => {
   });
 });
 
+describe('without the agent, the kind rests on what the heap can show', () => {
+  it('async-work leak.mjs (never napi_delete_async_work): one unnamed row whose kind lists async work among its candidates, never "missing destroy" alone', () => {
+    const { diff } = rawDiff('async-work', 'leak');
+    expect(diff.code, diff.stderr).toBe(1);
+    expect(diff.json.asyncContexts.map((row) => row.name)).toEqual([UNNAMED_ASYNC_RESOURCE]);
+    const row = asyncRow(diff.json, UNNAMED_ASYNC_RESOURCE);
+    expect(row.live).toEqual([4, 104, 204]);
+    expect(row.leakKind).toMatchObject({ certain: false, candidates: ['missing-destroy', 'async-work-not-deleted'] });
+    expect(row.leakKind!.label).toBe('missing destroy or async work never deleted (cannot tell which from this evidence)');
+    expect(row.leakKind!.hint).toContain('napi_delete_async_work');
+    // The cleanup queue did not grow: threadsafe functions are ruled out, and the evidence says so with the numbers.
+    expect(diff.json.memory.cleanupHooksAdded).toEqual([0, 0, 0]);
+    expect(row.leakKind!.evidence).toBe("no hook counts (no agent); Node's cleanup queue grew by 0 hooks, fewer than the 200 that threadsafe functions would add; napi_async_init, async work never queued and threadsafe functions never called look the same from JavaScript");
+    expect(diff.stdout).toContain(`${UNNAMED_ASYNC_RESOURCE}: missing destroy or async work never deleted (cannot tell which from this evidence) — fix: if missing destroy:`);
+  });
+
+  it('tsfn leak.mjs (never released): the cleanup queue grew one hook per function, so threadsafe functions come first, for the context and for the function it holds', () => {
+    const { diff } = rawDiff('tsfn', 'leak');
+    expect(diff.code, diff.stderr).toBe(1);
+    expect(diff.json.memory.cleanupHooksAdded).toEqual([0, 100, 200]);
+    const row = asyncRow(diff.json, UNNAMED_ASYNC_RESOURCE);
+    expect(row.live).toEqual([4, 104, 204]);
+    expect(row.leakKind).toMatchObject({ kind: 'tsfn-not-released', certain: false, candidates: ['tsfn-not-released', 'missing-destroy', 'async-work-not-deleted'] });
+    const fn = referenceRow(diff.json, 'fixtureTsfnCallback');
+    expect(fn.leakKind).toMatchObject({ kind: 'tsfn-not-released', certain: false, candidates: ['tsfn-not-released', 'leaked-reference'] });
+  });
+});
+
 describe('V8\'s default snapshot names carry the pid', () => {
   it('null-resource leak.mjs: same process by file name, so the unnamed group is diffed by object id (200 new, 4 kept); the path shown is of a new member', async () => {
     const { series, diff } = rawDiff('null-resource', 'leak', ['--v8-names']);

@@ -43,13 +43,19 @@ Failing: 1 leaking, 0 over budget.
 
 13 reference groups held by global handles did not change (Node's own handles): not listed.
 
+### Native memory
+
+| result | measure | per snapshot | growth | per iteration | budget | verdict |
+| --- | --- | --- | ---: | ---: | ---: | --- |
+| ✅ pass | C allocator, bytes in use (ArrayBuffers left out) | ‹native memory› | – | stable |
+
 ### Memory beside the heap
 
 | snapshot | RSS | heap used | external | array buffers | global handles | cleanup hooks added |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| \`baseline\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 136 | 0 |
-| \`iteration-50\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 186 | 0 |
-| \`iteration-100\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 236 | 0 |
+| \`baseline\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 139 | 0 |
+| \`iteration-50\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 189 | 0 |
+| \`iteration-100\` | ‹bytes› | ‹bytes› | ‹bytes› | ‹bytes› | 239 | 0 |
 
 ‹growth per iteration›
 
@@ -58,7 +64,8 @@ Failing: 1 leaking, 0 over budget.
 #### ❌ \`fixture_null_resource_leak\` (async context)
 
 - leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)
-- kind: missing destroy — fix: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes
+- kind: missing destroy or async work never deleted \\(cannot tell which from this evidence\\) — fix: if missing destroy: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes \\(for a JavaScript AsyncResource: call emitDestroy\\(\\)\\); if async work never deleted: call napi\\_delete\\_async\\_work in the complete callback \\(also when the work was cancelled\\)
+- evidence: init 110, destroy 0, before 0, after 0 \\(this name's hook counts\\); Node's cleanup queue grew by 0 hooks, fewer than the 100 that threadsafe functions would add; napi\\_async\\_init, async work never queued and threadsafe functions never called look the same from JavaScript
 - heap live 10 → 60 → 110; trace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110
 - created at: \`iteration native-fixtures/null-resource/leak.mjs:15:11\` ×110
 - retaining path: \`(root) -element:1→ (GC roots) -element:13→ (Global handles) -internal:N→ Object\`
@@ -67,19 +74,25 @@ Failing: 1 leaking, 0 over budget.
 /**
  * The parts of the summary that are not fixed by the fixture: the index of
  * the leaked handle among all global handles (how many Node and the agent
- * created before it), the process memory readings (RSS and the like vary from
- * run to run) and the line on growth per iteration (measured or not, by the
- * analysis's rules); the test below checks both are the result's own.
+ * created before it), the process memory readings and native memory (bytes
+ * vary from run to run) and the line on growth per iteration (measured or
+ * not, by the analysis's rules); the tests below check they are the result's own.
  */
 const maskHandleIndex = (text: string) => text.replace(/-internal:\d+→ Object`/g, '-internal:N→ Object`');
 const BYTES = /[+-]?\d+(?:\.\d+)? (?:B|kB|MB|GB)(?= \||,|\.$)/gm;
 const maskMemoryReadings = (text: string) =>
-  text.replace(/(### Memory beside the heap\n)([\s\S]*?)(\n### )/, (_all, head: string, section: string, next: string) =>
-    `${head}${section.replace(/^Growth per iteration.*$/m, '‹growth per iteration›').replace(BYTES, '‹bytes›')}${next}`,
-  );
+  text
+    .replace(/(### Memory beside the heap\n)([\s\S]*?)(\n### )/, (_all, head: string, section: string, next: string) =>
+      `${head}${section.replace(/^Growth per iteration.*$/m, '‹growth per iteration›').replace(BYTES, '‹bytes›')}${next}`,
+    )
+    .replace(/(\(ArrayBuffers left out\) \| ).*? \| .*? \| .*?( \| – \| stable \|)/, '$1‹native memory›$2');
 
-/** The kind and fix the analysis gives the null-resource leak. */
-const MISSING_DESTROY = 'missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes';
+/**
+ * The kind and fix the analysis gives the null-resource leak: with the agent
+ * alone, a context never destroyed and an async work item never queued nor
+ * deleted look the same, so it names both.
+ */
+const MISSING_DESTROY = 'missing destroy or async work never deleted (cannot tell which from this evidence) — fix: if missing destroy: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy()); if async work never deleted: call napi_delete_async_work in the complete callback (also when the work was cancelled)';
 
 // One capture of the leaky fixture, shared by the tests that re-render it.
 let leak: ReturnType<typeof capture>;
@@ -115,6 +128,8 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
     for (const [i, r] of memory.readings.entries()) {
       expect(summary).toContain(`| \`${snapshots[i]!.label}\` | ${[r.rss, r.heapUsed, r.external, r.arrayBuffers].map(formatBytes).join(' | ')} | ${memory.globalHandles[i]} | 0 |\n`);
     }
+    const native = (JSON.parse(read(leak.json)) as { nativeMemory: { live: number[]; growth: number; perIteration: number } }).nativeMemory;
+    expect(summary).toContain(`| ${native.live.map(formatBytes).join(' → ')} | ${formatSignedBytes(native.growth)} | ${formatSignedBytes(native.perIteration)} | – | stable |\n`);
     const rate = memory.perIteration;
     expect(summary).toContain(
       rate === null
@@ -129,7 +144,10 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
     expect(rest).toEqual(JSON.parse(read(leak.json)));
     expect(gate).toEqual({
       failed: true,
-      groups: [{ kind: 'async-context', index: 0, name: 'fixture_null_resource_leak', verdict: 'leak', perIteration: 1, maxPerIteration: null, status: 'fail', reason: 'leak', budgetUnchecked: false }],
+      groups: [
+        { kind: 'async-context', index: 0, name: 'fixture_null_resource_leak', verdict: 'leak', perIteration: 1, maxPerIteration: null, status: 'fail', reason: 'leak', budgetUnchecked: false },
+        { kind: 'native-memory', index: 0, name: '(native memory)', verdict: 'stable', perIteration: saved.nativeMemory.perIteration, maxPerIteration: null, status: 'pass', reason: 'no-leak', budgetUnchecked: false },
+      ],
       unmatchedBudgets: [],
       unmatchedIgnores: [],
     });
@@ -139,12 +157,13 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
     const junit = read(join(leak.report, 'junit.xml'));
     expect(junit.split('\n').slice(0, 5)).toEqual([
       '<?xml version="1.0" encoding="UTF-8"?>',
-      '<testsuites name="napi-heapdiff" tests="1" failures="1" errors="0" skipped="0" time="0">',
+      '<testsuites name="napi-heapdiff" tests="2" failures="1" errors="0" skipped="0" time="0">',
       '  <testsuite name="napi-heapdiff.async-contexts" tests="1" failures="1" errors="0" skipped="0" time="0">',
       '    <testcase classname="napi-heapdiff.async-contexts" name="fixture_null_resource_leak" time="0">',
       `      <failure type="leak" message="leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}">async context: fixture_null_resource_leak`,
     ]);
-    expect(junit).toContain(`\nkind: ${MISSING_DESTROY}\ntrace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110\n`);
+    expect(junit).toContain(`\nkind: ${MISSING_DESTROY}\nevidence: init 110, destroy 0, before 0, after 0 (this name&apos;s hook counts); Node&apos;s cleanup queue grew by 0 hooks, fewer than the 100 that threadsafe functions would add; napi_async_init, async work never queued and threadsafe functions never called look the same from JavaScript\ntrace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110\n`);
+    expect(junit).toContain('<testsuite name="napi-heapdiff.native-memory" tests="1" failures="0" errors="0" skipped="0" time="0">');
   });
 
   it('`report <result.json>` re-renders the same four files, byte for byte', () => {
@@ -193,7 +212,7 @@ describe('capture --report on the correct fixture (null-resource/ok.mjs)', () =>
     expect(summary).toMatch(/\n### Memory beside the heap\n\n(?:.*\n){2}\| `baseline` \|.*\| (\d+) \| 0 \|\n\| `iteration-50` \|.*\| \1 \| 0 \|\n\| `iteration-100` \|.*\| \1 \| 0 \|\n/);
     expect(summary).not.toContain('valgrind');
     expect(summary).not.toContain('### Failing groups');
-    expect(read(join(ok.report, 'junit.xml'))).toContain('<testsuites name="napi-heapdiff" tests="1" failures="0" errors="0" skipped="0" time="0">');
+    expect(read(join(ok.report, 'junit.xml'))).toContain('<testsuites name="napi-heapdiff" tests="2" failures="0" errors="0" skipped="0" time="0">');
     expect(JSON.parse(read(join(ok.report, 'result.json'))).gate.failed).toBe(false);
   });
 });
@@ -221,7 +240,7 @@ describe('hostile async type names (test/scenarios/hostile-names.mjs), outside t
     expect(commands).toHaveLength(6);
     for (const line of commands) expect(line).toMatch(/^::error title=napi-heapdiff%3A async context leak,file=test\/scenarios\/hostile-names\.mjs,line=\d+,col=\d+::/);
     expect(commands).toContain(
-      `::error title=napi-heapdiff%3A async context leak,file=test/scenarios/hostile-names.mjs,line=19,col=37::ctl␁␛[31mred␡ nl␊row␍::error::injected %250A (async context): leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}`,
+      `::error title=napi-heapdiff%3A async context leak,file=test/scenarios/hostile-names.mjs,line=19,col=37::ctl␁␛[31mred␡ nl␊row␍::error::injected %250A (async context): leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy())`,
     );
     expect(hostile.run.stdout.split('\n').filter((line) => line.startsWith('::error::injected'))).toEqual([]);
   });
@@ -238,7 +257,8 @@ describe('hostile async type names (test/scenarios/hostile-names.mjs), outside t
     expect(rows).toContain(`| ❌ FAIL (leak) | \`\` \\| md **bold** [x](javascript:alert(3)) @here \`tick\` \`\` | 10 → 60 → 110 |${open('| md **bold** [x](javascript:alert(3)) @here `tick`')} +100 | 1.00 | – | 0 B | leak |`);
     expect(rows).toContain(`| ❌ FAIL (leak) | \`ctl␁␛[31mred␡ nl␊row␍::error::injected %0A\` | 10 → 60 → 110 |${open('ctl\u0001\u001b[31mred\u007f nl\nrow\r::error::injected %0A')} +100 | 1.00 | – | 0 B | leak |`);
     // Each failing group with its kind and fix (escaped prose: `_` would start emphasis).
-    expect(summary.split('\n').filter((line) => line === '- kind: missing destroy — fix: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes')).toHaveLength(6);
+    // The records' resources (the AsyncResource objects themselves) were collected: that is certain.
+    expect(summary.split('\n').filter((line) => line === '- kind: missing destroy — fix: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes \\(for a JavaScript AsyncResource: call emitDestroy\\(\\)\\)')).toHaveLength(6);
     expect(summary).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
     expect(read(join(scratch, 'hostile-step-summary.md'))).toBe(`${summary}\n`);
   });

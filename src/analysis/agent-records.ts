@@ -33,6 +33,8 @@ export interface AgentNameView {
   live: number;
   /** Node ordinals of those records (for identity diffs and retaining paths). */
   records: number[];
+  /** Their async ids, in the same order (NaN where unreadable): joined with the trace-event ledger. */
+  asyncIds: number[];
   /** Hook events on the snapshot's thread since the agent started. */
   counters: HookCounters;
   /** Creation stacks of the live records, most frequent first. */
@@ -115,6 +117,7 @@ export function readAgentRecords(graph: HeapGraph): AgentRecords {
       name: entry.name,
       live: entry.live,
       records: entry.records,
+      asyncIds: entry.asyncIds,
       counters: entry.counters,
       stacks: stackCounts(graph, entry.stackCounts),
       workerTeardown: {
@@ -138,6 +141,7 @@ interface NameEntry {
   prototype: number;
   live: number;
   records: number[];
+  asyncIds: number[];
   /** Stack string's name index -> count. */
   stackCounts: Map<number, number>;
 }
@@ -185,6 +189,7 @@ function readNameEntry(graph: HeapGraph, stats: number): NameEntry | undefined {
     prototype: property(graph, stats, 'recordPrototype'),
     live: 0,
     records: [],
+    asyncIds: [],
     stackCounts: new Map(),
   };
 }
@@ -221,10 +226,12 @@ function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
   for (const entry of entries) for (const i of strings.indicesOf(RECORD_TAG_PREFIX + entry.name)) isTag[i] = 1;
   const protoNames = new Set(strings.indicesOf('__proto__'));
   const stackNames = new Set(strings.indicesOf('stack'));
+  const asyncIdNames = new Set(strings.indicesOf('asyncId'));
 
   const visit = (o: number): boolean => {
     let entry: NameEntry | undefined;
     let stackNode = NONE;
+    let asyncIdNode = NONE;
     for (let e = firstEdge[o]!, end = firstEdge[o + 1]!, base = e * edgeFieldCount; e < end; e++, base += edgeFieldCount) {
       if (edges[base + edgeTypeOffset] !== propertyType) continue;
       const edgeName = edges[base + edgeNameOffset]!;
@@ -233,11 +240,14 @@ function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
         if (entry === undefined) return false;
       } else if (stackNames.has(edgeName)) {
         stackNode = edges[base + edgeToNodeOffset]!;
+      } else if (asyncIdNames.has(edgeName)) {
+        asyncIdNode = edges[base + edgeToNodeOffset]!;
       }
     }
     if (entry === undefined) return false;
     entry.live++;
     entry.records.push(o);
+    entry.asyncIds.push(asyncIdNode === NONE ? NaN : Number(stringValue(graph, asyncIdNode) ?? NaN));
     const key = stackNode === NONE ? NO_STACK : stringKey(graph, stackNode);
     entry.stackCounts.set(key, (entry.stackCounts.get(key) ?? 0) + 1);
     return true;

@@ -1,15 +1,19 @@
 import { basename, dirname } from 'node:path';
 import { retainingPath } from '../graph/distances.js';
 import { HeapGraph } from '../graph/heap-graph.js';
+import { loadCaptureLedger } from '../ledger/capture-ledger.js';
+import type { Ledger, NameLedger } from '../ledger/ledger.js';
 import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
 import { STACK_NOT_SAMPLED } from './agent-records.js';
 import { groupKey, parseGroupKey, takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
-import { loadCaptureLedger } from '../ledger/capture-ledger.js';
-import type { NameLedger } from '../ledger/ledger.js';
-import { classifyAsyncLeak, LEAK_KINDS, type LeakKind } from './leak-kinds.js';
-import { memoryReport } from './memory.js';
-import type { AnalysisResult, AsyncContextRow, IdentityDiff, LeakLabel, MemoryReading, PathStep, ReferenceRow, SnapshotRow } from './result.js';
-import { CONTEXT_FRAMES, UNNAMED_ASYNC_RESOURCE } from './rules/index.js';
+import { explainRow } from './explain-row.js';
+import { foldUnnamedGroups } from './fold-unnamed.js';
+import { classifyAsyncLeak, classifyReferenceLeak } from './leak-kinds.js';
+import { cleanupHooksAdded, memoryReport } from './memory.js';
+import { nativeMemoryRow } from './native-memory.js';
+import type { AnalysisResult, AsyncContextRow, IdentityDiff, MemoryReading, PathStep, ReferenceRow, SnapshotRow } from './result.js';
+import { CONTEXT_FRAMES } from './rules/index.js';
+import { SourceMapResolver } from './source-map.js';
 import { perIteration, verdictOf } from './trend.js';
 
 export interface SnapshotInput {
@@ -30,12 +34,24 @@ export interface AnalyzeOptions {
    * snapshots. By default it is read from the capture folder the snapshots are
    * in, when that folder was traced.
    */
-  ledger?: NameLedger[];
+  ledger?: Ledger;
   /** The command to suggest under valgrind when native memory grows. */
   command?: string[];
+  /**
+   * The note to give when the snapshots carry no iteration counts, for callers
+   * that know why (an attach); the default one names the usual remedies.
+   */
+  noIterationCountsNote?: string;
 }
 
 const MAX_CREATION_SITES = 5;
+
+/** A row under construction: its counts per snapshot, before growth and verdict are decided. */
+interface Draft {
+  row: AsyncContextRow;
+  members: Array<GroupCensus | undefined>;
+  ledger: NameLedger | undefined;
+}
 
 /**
  * Attributes growth across a series of snapshots (k ≥ 2) to native async
@@ -46,7 +62,7 @@ const MAX_CREATION_SITES = 5;
 export async function analyzeSnapshots(inputs: SnapshotInput[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const folders = new Set(inputs.map((input) => dirname(input.file)));
   const fromFolder = options.ledger === undefined && folders.size === 1 ? loadCaptureLedger([...folders][0]!, inputs[0]!.pid) : undefined;
-  const ledgers = options.ledger ?? fromFolder?.ledger;
+  const ledger = options.ledger ?? fromFolder?.ledger;
   const censuses: SnapshotCensus[] = [];
   const retained = new Map<string, number>();
   const paths = new Map<string, PathStep[]>();
@@ -67,49 +83,43 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   }));
   const iterations = inputs.every((input) => input.iterations !== undefined) ? inputs.map((input) => input.iterations!) : undefined;
   const identity = sameProcess(inputs, censuses);
+  const agentFound = censuses.some((census) => census.agent.found);
   const keys = unionOfKeys(censuses);
   // A name holding a lone surrogate is written '?' by V8's snapshot writer and
   // U+FFFD in the trace file: join the two spellings to one row.
   const spelling = (name: string) => name.replaceAll('\uFFFD', '?');
   const heapNames = new Map(keys.map(parseGroupKey).filter((g) => g.kind === 'async-context').map((g) => [spelling(g.name), g.name]));
-  const ledgerByName = new Map((ledgers ?? []).map((entry) => [heapNames.get(spelling(entry.name)) ?? entry.name, entry]));
+  const ledgerByName = new Map((ledger?.names ?? []).map((entry) => [heapNames.get(spelling(entry.name)) ?? entry.name, entry]));
   // Names only the ledger saw (no agent, or contexts the heap never held) get a row too.
   for (const name of ledgerByName.keys()) {
     const key = groupKey('async-context', name);
     if (!keys.includes(key)) keys.push(key);
   }
 
-  const asyncContexts: AsyncContextRow[] = [];
+  const drafts: Draft[] = [];
   const references: ReferenceRow[] = [];
   let unchangedReferenceGroups = 0;
   for (const key of keys) {
     const members = censuses.map((census) => census.groups.get(key));
     const { kind, name, location } = parseGroupKey(key);
-    const sample = members.findLast((m) => m !== undefined);
-    const ledger = kind === 'async-context' ? ledgerByName.get(name) : undefined;
     const openAtWorkerTeardown = members.map((m) => m?.openAtWorkerTeardown ?? 0);
     const live = members.map((m, i) => (m?.ids.length ?? 0) + openAtWorkerTeardown[i]!);
-    // The ledger is exact where the heap cannot see (collected resources,
-    // no agent): a group leaks if either view grows at every step.
-    const ledgerOpen = ledger?.windows.map((w) => w.open);
-    const trend = ledgerOpen && verdictOf(ledgerOpen) === 'leak' && verdictOf(live) !== 'leak' ? ledgerOpen : live;
     const base = {
       name,
       live,
-      growth: trend.at(-1)! - trend[0]!,
-      perIteration: iterations ? roundRate(perIteration(iterations, trend)) : null,
+      growth: 0,
+      perIteration: null,
       retainedSize: retained.get(key) ?? 0,
-      verdict: verdictOf(trend),
-      // Identity compares objects; growth reported by ended workers has none.
+      verdict: 'stable' as const,
       identity: identity && members.some((m) => (m?.ids.length ?? 0) > 0) ? identityDiff(members[0], members.at(-1)) : null,
       retainingPath: paths.get(key) ?? null,
-      leakKind: null as LeakLabel | null,
+      leakKind: null,
     };
     if (kind === 'async-context') {
       const last = members.at(-1);
-      const named = sample?.named ?? true;
+      const named = members.findLast((m) => m !== undefined)?.named ?? true;
       const counters = last?.counters ?? (named ? { init: 0, destroy: 0, before: 0, after: 0 } : null);
-      asyncContexts.push({
+      const row: AsyncContextRow = {
         ...base,
         named,
         creationSites: creationSites(last),
@@ -117,26 +127,89 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
         unclosedCallbackScopes: named ? (counters ? counters.before - counters.after : 0) : null,
         openAtWorkerTeardown,
         resourcesCollected: last?.resourcesCollected ?? 0,
-        ledger: ledger ? cumulativeLedger(ledger) : null,
-        explanation: explainDisagreement(live, ledgerOpen, last?.resourcesCollected ?? 0, censuses.some((c) => c.agent.found)),
-      });
+        ledger: null,
+        basis: 'heap',
+        contextFrames: null,
+        unnamedResources: null,
+        explanation: null,
+      };
+      drafts.push({ row, members, ledger: named ? ledgerByName.get(name) : undefined });
     } else if (live.every((count) => count === live[0])) {
       unchangedReferenceGroups++;
     } else {
-      references.push({ ...base, location: location || null });
+      references.push({
+        ...base,
+        growth: live.at(-1)! - live[0]!,
+        perIteration: iterations ? roundRate(perIteration(iterations, live)) : null,
+        verdict: verdictOf(live),
+        location: location || null,
+        originalLocation: null,
+      });
     }
   }
-  labelLeakKinds(asyncContexts, references, censuses, iterations, ledgerByName);
+
+  // Frames and NULL resources that named rows account for are folded into them.
+  const records = (d: Draft) => d.members.map((m) => m?.ids.length ?? 0);
+  // With the agent, its records are the contexts open in this heap (a worker's
+  // are in the worker's); without it, the ledger's open count stands in.
+  const openInHeap = new Map(drafts.filter((d) => d.row.named).map((d) => [d.row, agentFound || !d.ledger ? records(d) : d.ledger.windows.map((w) => w.open)]));
+  const openScopes = new Map(drafts.filter((d) => d.row.named).map((d) => [d.row, d.members.map((m) => (m?.counters ? Math.max(0, m.counters.before - m.counters.after) : 0))]));
+  const retainedOf = (row: AsyncContextRow) => retained.get(groupKey('async-context', row.name)) ?? 0;
+  const fold = foldUnnamedGroups({ rows: drafts.map((d) => d.row), openInHeap, openScopes, retainedOf });
+  const kept = new Set(fold.rows);
+  const asyncContexts: AsyncContextRow[] = [];
+  for (const draft of drafts) {
+    const { row, ledger: own } = draft;
+    if (!kept.has(row)) continue;
+    const folded = fold.folded.get(row);
+    row.contextFrames = folded?.contextFrames ?? null;
+    row.unnamedResources = folded?.unnamedResources ?? null;
+    // Counts moved by the fold no longer match the objects an identity diff compares.
+    if (!row.named && row.live.at(-1) !== (draft.members.at(-1)?.ids.length ?? 0)) row.identity = null;
+    // The ledger is exact where the heap cannot see (collected resources,
+    // no agent): a group leaks if either view grows at every step.
+    const ledgerOpen = own?.windows.map((w) => w.open);
+    const fromLedger = ledgerOpen !== undefined && verdictOf(ledgerOpen) === 'leak' && verdictOf(row.live) !== 'leak';
+    const trend = fromLedger ? ledgerOpen : row.live;
+    row.basis = fromLedger ? 'ledger' : 'heap';
+    row.growth = trend.at(-1)! - trend[0]!;
+    row.perIteration = iterations ? roundRate(perIteration(iterations, trend)) : null;
+    row.verdict = verdictOf(trend);
+    if (own) row.ledger = cumulativeLedger(own);
+    if (row.named) {
+      row.explanation = explainRow({
+        records: records(draft),
+        recordIds: draft.members.at(-1)?.asyncIds ?? [],
+        resourcesCollected: row.resourcesCollected,
+        agentFound,
+        ledger: own,
+        ledgerFirstId: ledger?.firstAsyncId,
+        unnamedResources: row.unnamedResources,
+      });
+    }
+    asyncContexts.push(row);
+  }
+
+  const hooksAdded = cleanupHooksAdded(censuses);
+  const hooksGrowth = hooksAdded.at(-1)! - hooksAdded[0]!;
+  labelLeakKinds(drafts.filter((d) => kept.has(d.row)), references, iterations, hooksGrowth);
   const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   asyncContexts.sort(byGrowth);
   references.sort(byGrowth);
 
-  const agentFound = censuses.some((census) => census.agent.found);
-  const notes = explain(censuses, asyncContexts, agentFound, iterations !== undefined);
-  const leaking = [...asyncContexts, ...references].some((row) => row.verdict === 'leak');
-  const memory = memoryReport(inputs.map((input) => input.memory ?? null), censuses, iterations, asyncContexts, options.command);
-  if (memory.nativeLeakSuspected) notes.push(memory.nativeLeakSuspected.message);
+  mapToOriginalSources(asyncContexts, references);
+
+  const memory = memoryReport(inputs.map((input) => input.memory ?? null), censuses, iterations);
+  const nativeMemory = nativeMemoryRow({
+    readings: memory.readings,
+    iterations,
+    traceEventsPerWindow: fromFolder?.traceEventsPerWindow,
+    leakingContexts: asyncContexts.filter((row) => row.verdict === 'leak').map((row) => row.name),
+    command: options.command,
+  });
+  const notes = explain(censuses, asyncContexts, agentFound, ledger !== undefined, iterations !== undefined, options.noIterationCountsNote);
   if (fromFolder?.missing) notes.push(`no lifecycle ledger: ${fromFolder.missing}`);
+  const leaking = [...asyncContexts, ...references, ...(nativeMemory ? [nativeMemory] : [])].some((row) => row.verdict === 'leak');
   return {
     schemaVersion: 1,
     snapshots,
@@ -146,7 +219,8 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
     references,
     unchangedReferenceGroups,
     memory,
-    ledger: { found: ledgers !== undefined },
+    nativeMemory,
+    ledger: { found: ledger !== undefined },
     notes,
     verdict: leaking ? 'leak' : 'clean',
   };
@@ -167,57 +241,50 @@ function cumulativeLedger(ledger: NameLedger): { created: number[]; destroyed: n
   return out;
 }
 
-function explainDisagreement(live: number[], ledgerOpen: number[] | undefined, resourcesCollected: number, agentFound: boolean): string | null {
-  if (resourcesCollected > 0) {
-    return `resource collected: native-only leak — ${resourcesCollected} open context(s) whose JS resource was garbage-collected; the heap keeps nothing for them, only the native AsyncContext (and async_hooks' never-destroyed id) remain`;
-  }
-  if (!ledgerOpen) return null;
-  const heap = live.at(-1)!;
-  const open = ledgerOpen.at(-1)!;
-  if (open === heap) return null;
-  if (!agentFound) return `${open} open per the trace-event ledger; the heap alone carries no names (no agent records)`;
-  return open > heap
-    ? `${open - heap} more open per the ledger than records in the heap: contexts opened before the agent loaded, or in threads whose records are not in this heap`
-    : `${heap - open} more records in the heap than open per the ledger: destroys still pending when the snapshot was taken`;
-}
-
-/** Leak kind and fix hint for every leaking row. */
-function labelLeakKinds(rows: AsyncContextRow[], references: ReferenceRow[], censuses: SnapshotCensus[], iterations: number[] | undefined, ledgers: Map<string, NameLedger>): void {
-  const label = (kind: LeakKind): LeakLabel => ({ kind, ...LEAK_KINDS[kind] });
+/** Leak kind, fix hint and the evidence for every leaking row. */
+function labelLeakKinds(drafts: Draft[], references: ReferenceRow[], iterations: number[] | undefined, cleanupHooksGrowth: number): void {
   const span = iterations ? iterations.at(-1)! - iterations[0]! : 0;
-  const first = censuses[0]!;
-  const leakingFunctionRates = references.filter((r) => r.verdict === 'leak' && r.location !== null).map((r) => r.perIteration);
-  for (const row of rows) {
+  for (const { row, members, ledger } of drafts) {
     if (row.verdict !== 'leak') continue;
-    const before = first.groups.get(groupKey('async-context', row.name))?.counters;
+    const before = members[0]?.counters;
     const after = row.counters;
     const scopes = (c: typeof after | undefined) => (c ? c.before - c.after : 0);
-    const ledger = ledgers.get(row.name);
-    row.leakKind = label(classifyAsyncLeak({
+    row.leakKind = classifyAsyncLeak({
+      growth: row.growth,
       perIteration: row.perIteration,
-      counters: after,
+      counters: row.named && members.some((m) => m?.counters) ? after : null,
       unclosedScopesGrowth: scopes(after) - scopes(before),
       workerTeardownGrowth: row.openAtWorkerTeardown.at(-1)! - row.openAtWorkerTeardown[0]!,
       iterations: ledger?.iterations,
       initsPerIteration: after && span > 0 ? (after.init - (before?.init ?? 0)) / span : null,
-      functionHeldAtSameRate: row.perIteration !== null && leakingFunctionRates.some((rate) => rate !== null && Math.abs(rate - row.perIteration!) < 1e-6),
-    }));
+      resourcesCollected: row.resourcesCollected,
+      cleanupHooksGrowth,
+    });
   }
-  for (const row of references) if (row.verdict === 'leak') row.leakKind = label('leaked-reference');
+  for (const row of references) {
+    if (row.verdict === 'leak') row.leakKind = classifyReferenceLeak(row.growth, row.location !== null, cleanupHooksGrowth);
+  }
 }
 
 /** Retained sizes of every group, and a retaining path for each group that grew since the first snapshot. */
 function measureLastSnapshot(graph: HeapGraph, census: SnapshotCensus, first: SnapshotCensus, retained: Map<string, number>, paths: Map<string, PathStep[]>): void {
   const { retainedSize } = graph.dominators();
+  const hidden = graph.layout.nodeType.hidden;
   for (const group of census.groups.values()) {
+    // Several handles can hold one object (every context frame on Node 22+
+    // holds `undefined`): count each object once.
+    const distinct = [...new Set(group.representatives)];
     let sum = 0;
-    for (const node of group.representatives) sum += retainedSize[node]!;
+    for (const node of distinct) sum += retainedSize[node]!;
     retained.set(group.key, sum);
     const before = first.groups.get(group.key);
-    if (group.representatives.length === 0 || (before !== undefined && before.ids.length >= group.ids.length)) continue;
+    if (distinct.length === 0 || (before !== undefined && before.ids.length >= group.ids.length)) continue;
     const known = new Set(before?.representativeIds ?? []);
-    // Prefer a member that is new since the first snapshot.
-    const node = group.representatives.find((o) => !known.has(graph.nodeId(o))) ?? group.representatives[0]!;
+    // Prefer a member that is new since the first snapshot. An oddball
+    // (`undefined`) is reachable from everywhere: no path says anything.
+    const candidates = distinct.filter((o) => graph.nodeType(o) !== hidden);
+    const node = candidates.find((o) => !known.has(graph.nodeId(o))) ?? candidates[0];
+    if (node === undefined) continue;
     const steps = retainingPath(graph, node);
     if (steps.length > 0) {
       paths.set(group.key, steps.map((step) => ({
@@ -253,7 +320,14 @@ function identityDiff(first: GroupCensus | undefined, last: GroupCensus | undefi
   return { newAlive: after.size - kept, freed: before.size - kept, kept };
 }
 
-function creationSites(group: GroupCensus | undefined): Array<{ frame: string; count: number }> {
+/** Creation sites and function locations as written in the original source, where the scripts ship source maps. */
+function mapToOriginalSources(rows: AsyncContextRow[], references: ReferenceRow[]): void {
+  const maps = new SourceMapResolver();
+  for (const row of rows) for (const site of row.creationSites) site.original = maps.resolveText(site.frame)?.original ?? null;
+  for (const row of references) if (row.location) row.originalLocation = maps.resolveText(row.location)?.original ?? null;
+}
+
+function creationSites(group: GroupCensus | undefined): AsyncContextRow['creationSites'] {
   if (!group) return [];
   const byFrame = new Map<string, number>();
   for (const { stack, count } of group.stacks) {
@@ -263,7 +337,7 @@ function creationSites(group: GroupCensus | undefined): Array<{ frame: string; c
     const frame = stack.split('\n')[0] || '(no JS stack: created from native code)';
     byFrame.set(frame, (byFrame.get(frame) ?? 0) + count);
   }
-  return [...byFrame].map(([frame, count]) => ({ frame, count })).sort((a, b) => b.count - a.count || (a.frame < b.frame ? -1 : 1)).slice(0, MAX_CREATION_SITES);
+  return [...byFrame].map(([frame, count]) => ({ frame, count, original: null })).sort((a, b) => b.count - a.count || (a.frame < b.frame ? -1 : 1)).slice(0, MAX_CREATION_SITES);
 }
 
 /** Rates are reported to 4 decimals: a slope of 0.24999999 is 0.25. */
@@ -271,16 +345,18 @@ function roundRate(rate: number | undefined): number | null {
   return rate === undefined ? null : Math.round(rate * 1e4) / 1e4;
 }
 
-function explain(censuses: SnapshotCensus[], rows: AsyncContextRow[], agentFound: boolean, haveIterations: boolean): string[] {
+function explain(censuses: SnapshotCensus[], rows: AsyncContextRow[], agentFound: boolean, ledgerFound: boolean, haveIterations: boolean, noIterationCountsNote: string | undefined): string[] {
   const notes: string[] = [];
   const unnamed = rows.filter((row) => !row.named && row.growth > 0);
   if (!agentFound && unnamed.length > 0) {
-    notes.push('Async contexts grew but these snapshots carry no names: take them with the agent loaded (node --require napi-heapdiff/agent app.js, or napi-heapdiff capture) to see each context by the name given to napi_async_init.');
+    notes.push(ledgerFound
+      ? 'Async contexts grew; the trace-event ledger names them, but the heap alone cannot say which unnamed object is whose: with the agent loaded (node --require napi-heapdiff/agent app.js, or napi-heapdiff capture) each context is counted by name in the heap too.'
+      : 'Async contexts grew but these snapshots carry no names: take them with the agent loaded (node --require napi-heapdiff/agent app.js, or napi-heapdiff capture) to see each context by the name given to napi_async_init.');
   }
-  if (rows.some((row) => row.name === CONTEXT_FRAMES && row.growth > 0) && rows.some((row) => row.name === UNNAMED_ASYNC_RESOURCE)) {
-    notes.push('On Node 22+ every open async context also holds a context frame: the two unnamed groups count the same contexts twice.');
+  if (rows.some((row) => !row.named && row.name === CONTEXT_FRAMES && row.growth > 0)) {
+    notes.push('Some context frames (Node 22+: one per open async context, async work item, threadsafe function or open callback scope) belong to no named or unnamed group above: contexts whose resource was collected, or created without the agent seeing them.');
   }
-  if (!haveIterations) notes.push('No iteration counts (no capture manifest, no --iterations): perIteration is null.');
+  if (!haveIterations) notes.push(noIterationCountsNote ?? 'No iteration counts (no capture manifest, no --iterations): perIteration is null.');
   const sampled = rows.filter((row) => row.named && row.creationSites.reduce((n, site) => n + site.count, 0) < row.live.at(-1)! - row.openAtWorkerTeardown.at(-1)!);
   if (sampled.length > 0) {
     notes.push(`Creation sites of ${sampled.map((row) => row.name).join(', ')} count sampled stacks only: the agent keeps every stack for the first records of a name, then samples (NAPI_HEAPDIFF_STACK_SAMPLING).`);

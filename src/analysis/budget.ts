@@ -1,10 +1,12 @@
-import type { AnalysisResult, AsyncContextRow, ReferenceRow } from './result.js';
+import type { AnalysisResult, AsyncContextRow, NativeMemoryRow, ReferenceRow } from './result.js';
 import type { Verdict } from './trend.js';
 
 /**
  * What a run may leak before it fails: per-name allowances of growth per
  * iteration, and names that never fail. Budgets and ignores apply to async
- * contexts and reference groups alike, by exact name.
+ * contexts, reference groups and native memory alike, by exact name (the
+ * native-memory group is "(native memory)", its budget in bytes per
+ * iteration).
  */
 export interface Budgets {
   /** name → the most growth per iteration (live objects added per iteration) allowed. */
@@ -15,7 +17,7 @@ export interface Budgets {
 
 export const NO_BUDGETS: Budgets = { maxPerIteration: new Map(), ignore: new Set() };
 
-export type GroupKind = 'async-context' | 'reference';
+export type GroupKind = 'async-context' | 'reference' | 'native-memory';
 
 /**
  * Why a group passed or failed:
@@ -29,7 +31,7 @@ export type GateReason = 'leak' | 'over-budget' | 'within-budget' | 'ignored' | 
 
 export interface GroupOutcome {
   kind: GroupKind;
-  /** Index in `result.asyncContexts` or `result.references`. */
+  /** Index in `result.asyncContexts` or `result.references` (0 for native memory). */
   index: number;
   name: string;
   verdict: Verdict;
@@ -46,7 +48,7 @@ export interface GroupOutcome {
 /** The CI gate: which groups fail the run. */
 export interface GateResult {
   failed: boolean;
-  /** Every async-context group, then every listed reference group, in the result's order. */
+  /** Every async-context group, then every listed reference group, in the result's order, then native memory. */
   groups: GroupOutcome[];
   /** Budget names that matched no group (often a typo). */
   unmatchedBudgets: string[];
@@ -68,6 +70,8 @@ export function evaluateGate(result: AnalysisResult, budgets: Budgets = NO_BUDGE
   const groups: GroupOutcome[] = [
     ...result.asyncContexts.map((row, index) => outcome('async-context', row, index, budgets)),
     ...result.references.map((row, index) => outcome('reference', row, index, budgets)),
+    // Results saved before native memory was a group have no such row.
+    ...(result.nativeMemory ? [outcome('native-memory', result.nativeMemory, 0, budgets)] : []),
   ];
   const names = new Set(groups.map((g) => g.name));
   return {
@@ -78,7 +82,7 @@ export function evaluateGate(result: AnalysisResult, budgets: Budgets = NO_BUDGE
   };
 }
 
-function outcome(kind: GroupKind, row: AsyncContextRow | ReferenceRow, index: number, budgets: Budgets): GroupOutcome {
+function outcome(kind: GroupKind, row: AsyncContextRow | ReferenceRow | NativeMemoryRow, index: number, budgets: Budgets): GroupOutcome {
   const max = budgets.maxPerIteration.get(row.name);
   const base = { kind, index, name: row.name, verdict: row.verdict, perIteration: row.perIteration, maxPerIteration: max ?? null, budgetUnchecked: false };
   if (budgets.ignore.has(row.name)) return { ...base, status: 'ignored', reason: 'ignored' };

@@ -28,6 +28,8 @@ export interface GroupCensus {
   representativeIds: number[];
   /** Named contexts whose JS resource is gone (collected): only native state remains. */
   resourcesCollected: number;
+  /** Named groups: the async ids of their records (joined with the trace-event ledger). */
+  asyncIds: number[];
 }
 
 export interface SnapshotCensus {
@@ -60,7 +62,7 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
     const key = groupKey(kind, name, location);
     let found = groups.get(key);
     if (!found) {
-      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [], representativeIds: [], resourcesCollected: 0 };
+      found = { kind, key, name, location, named, ids: [], openAtWorkerTeardown: 0, workersWithOpenContexts: 0, counters: undefined, stacks: [], representatives: [], representativeIds: [], resourcesCollected: 0, asyncIds: [] };
       groups.set(key, found);
     }
     return found;
@@ -72,6 +74,7 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
     const g = group('async-context', entry.name, undefined, true);
     g.counters = entry.counters;
     g.stacks = entry.stacks;
+    g.asyncIds = entry.asyncIds;
     g.openAtWorkerTeardown = entry.workerTeardown.open;
     g.workersWithOpenContexts = entry.workerTeardown.workers;
     if (entry.workerTeardown.stacks.length > 0 && g.stacks.length === 0) g.stacks = entry.workerTeardown.stacks;

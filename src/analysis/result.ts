@@ -1,12 +1,7 @@
-import type { LeakKind } from './leak-kinds.js';
+import type { LeakLabel } from './leak-kinds.js';
 import type { Verdict } from './trend.js';
 
-/** The kind of a leaking group and how to fix it. */
-export interface LeakLabel {
-  kind: LeakKind;
-  label: string;
-  hint: string;
-}
+export type { LeakLabel } from './leak-kinds.js';
 
 /** One step of a retaining path, root first. */
 export interface PathStep {
@@ -48,8 +43,12 @@ interface GroupRow {
 export interface AsyncContextRow extends GroupRow {
   /** False for groups found from heap shape alone (no agent, or not matched to a name). */
   named: boolean;
-  /** Top creation sites (first stack frame) of the live contexts in the last snapshot. */
-  creationSites: Array<{ frame: string; count: number }>;
+  /**
+   * Top creation sites (first stack frame) of the live contexts in the last
+   * snapshot; `original` is the frame mapped through the script's source map
+   * (TypeScript, bundles), null when it has none.
+   */
+  creationSites: Array<{ frame: string; count: number; original: string | null }>;
   /** The agent's hook counters in the last snapshot (named groups only). */
   counters: { init: number; destroy: number; before: number; after: number } | null;
   /** before − after: callback scopes opened and never closed (named groups only). */
@@ -60,13 +59,41 @@ export interface AsyncContextRow extends GroupRow {
   resourcesCollected: number;
   /** From Node's trace events (exact), when the capture recorded them: per snapshot, cumulative. */
   ledger: { created: number[]; destroyed: number[]; open: number[] } | null;
-  /** Why heap and ledger disagree, when they do. */
+  /** Which series decided growth, rate and verdict: the heap's live count, or the ledger's open count (when only it grew at every step). */
+  basis: 'heap' | 'ledger';
+  /**
+   * Node 22+: context frames (strong handles to `undefined` or an
+   * AsyncContextFrame, one per open context and per open callback scope)
+   * this row accounts for, per snapshot; their bytes are in retainedSize.
+   */
+  contextFrames: number[] | null;
+  /** Without agent records: unnamed NULL-resource objects this ledger-named row accounts for by count, per snapshot. */
+  unnamedResources: number[] | null;
+  /** Why heap and ledger disagree, when they do: built from the numbers beside it. */
   explanation: string | null;
 }
 
+/**
+ * Native memory as a group: bytes per snapshot, leaking when it grows at
+ * every step beyond what the capture itself holds. Budgets are in bytes per
+ * iteration.
+ */
+export interface NativeMemoryRow extends GroupRow {
+  /** malloc-in-use: the C allocator's bytes in use less ArrayBuffer memory (the capture's memory probe); rss: resident set size. */
+  measure: 'malloc-in-use' | 'rss';
+  /** Bytes per step the capture's own trace-event buffer may account for (left out of the verdict). */
+  traceAllowance: number[] | null;
+  /** What grew, by how much, and what it is beside. */
+  explanation: string;
+  /** For a leak: the command that would confirm it under valgrind. */
+  valgrind: string | null;
+}
+
 export interface ReferenceRow extends GroupRow {
-  /** script:line:column of the function held, when it is a function. */
+  /** script:line:column of the function held, when it is a function (the running JavaScript). */
   location: string | null;
+  /** The same through the script's source map (file:line:column of the original source), when it has one. */
+  originalLocation: string | null;
 }
 
 /** process.memoryUsage() when a snapshot was taken (bytes). */
@@ -75,6 +102,8 @@ export interface MemoryReading {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Bytes the C allocator had handed out (mallinfo2), when the capture's memory probe ran. */
+  mallocInUse?: number;
 }
 
 export interface MemoryReport {
@@ -86,8 +115,6 @@ export interface MemoryReport {
   cleanupHooksAdded: number[];
   /** Bytes per iteration (least squares), with iteration counts and readings. */
   perIteration: { rss: number; heapUsed: number; external: number } | null;
-  /** Heap flat while RSS or external memory climbs. */
-  nativeLeakSuspected: { names: string[]; message: string; valgrind: string } | null;
 }
 
 export interface SnapshotRow {
@@ -109,6 +136,8 @@ export interface AnalysisResult {
   /** Reference groups that never changed (Node's own handles and the like), not listed. */
   unchangedReferenceGroups: number;
   memory: MemoryReport;
+  /** Native memory as a group of its own (null without memory readings). */
+  nativeMemory: NativeMemoryRow | null;
   /** Whether a trace-event ledger was joined in. */
   ledger: { found: boolean };
   notes: string[];

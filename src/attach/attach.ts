@@ -232,10 +232,15 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
       const t2 = performance.now();
       const takenAt = new Date();
-      // The trace clock and memory of the target, to cut the ledger at this snapshot.
-      const clock = (await evaluate(client, '({ us: Number(process.hrtime.bigint() / 1000n), memory: process.memoryUsage() })', { returnByValue: true, timeoutMs: requestTimeoutMs })).value as { us: number; memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number } };
+      // The trace clock and memory of the target, to cut the ledger at this
+      // snapshot. Sent back to back with the snapshot request: the target
+      // dispatches both in one go, so none of its JavaScript runs between the
+      // clock and the heap (the ledger's cut is the heap's moment).
       const name = `snapshot-${index}.heapsnapshot`;
-      const { bytes } = await streamHeapSnapshot(client, join(outDir, name), { signal: options.signal });
+      const clockReply = evaluate(client, '({ us: Number(process.hrtime.bigint() / 1000n), memory: process.memoryUsage() })', { returnByValue: true, timeoutMs: requestTimeoutMs });
+      const streamed = streamHeapSnapshot(client, join(outDir, name), { signal: options.signal });
+      const [reply, { bytes }] = await Promise.all([clockReply, streamed]);
+      const clock = reply.value as { us: number; memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number } };
       const t3 = performance.now();
       const snapshot: SnapshotEntry = {
         index,
@@ -326,14 +331,13 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
 export async function analyzeAttach(result: AttachResult, options: AnalyzeOptions = {}): Promise<AnalysisResult | undefined> {
   const { manifest } = result;
   if (manifest.snapshots.length < 2) return undefined;
-  const analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), options);
-  // The generic "no iteration counts" note names the wrong remedies for an attach: its own note replaces it.
-  analysis.notes = analysis.notes.filter((note) => !note.startsWith('No iteration counts'));
+  const noIterationCountsNote = `An attach knows no iteration counts: perIteration is null. The snapshots were taken ${formatSeconds(manifest.attach.intervalMs)} s apart (takenAt in manifest.json).`;
+  const analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { ...options, noIterationCountsNote });
   analysis.notes.push(...attachNotes(manifest, analysis));
   return analysis;
 }
 
-/** What a reader of an attach analysis must know. */
+/** What a reader of an attach analysis must know beyond what every analysis says. */
 export function attachNotes(manifest: AttachManifest, analysis: AnalysisResult): string[] {
   const notes: string[] = [];
   const { pid, agent, agentInjectedAt } = manifest.attach;
@@ -342,10 +346,9 @@ export function attachNotes(manifest: AttachManifest, analysis: AnalysisResult):
       `Attached to running process ${pid} and injected the agent at ${agentInjectedAt}: only async contexts created after attaching are named and counted by name; ` +
         'contexts opened before that are not (those with a NULL resource, async work or threadsafe functions show in the unnamed groups).',
     );
-  } else if (agent === 'none' && analysis.asyncContexts.some((row) => !row.named && row.growth > 0)) {
+  } else if (agent === 'none' && analysis.asyncContexts.some((row) => row.growth > 0)) {
     notes.push(`Attached to running process ${pid} without the agent: attach again with --inject-agent to name the async contexts created from then on.`);
   }
-  notes.push(`An attach knows no iteration counts: perIteration is null. The snapshots were taken ${formatSeconds(manifest.attach.intervalMs)} s apart (takenAt in manifest.json).`);
   return notes;
 }
 

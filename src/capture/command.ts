@@ -67,7 +67,7 @@ function commandEnding(outcome: ChildOutcome, summary: EventSummary, command: st
   if (outcome.aborted) return { how: 'aborted', ...base, message: `capture interrupted; ${name} was stopped` };
   if (outcome.timedOut) {
     const killed = outcome.signal ? `; stopped with ${outcome.signal}` : '';
-    return { how: 'timed-out', ...base, message: `${name} timed out after ${timeoutMs} ms${killed}; ${written} snapshot(s) kept` };
+    return { how: 'timed-out', ...base, message: `${name} stopped by --timeout after ${timeoutMs} ms${killed}; ${written} snapshot(s) taken` };
   }
   // The command may well have finished; the capture did not. (A manifest.json
   // the parent cannot write is finishManifest's to report.)

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { EVENTS_FILE, MANIFEST_FILE, SCENARIO_OUTPUT_FILE } from './protocol.js';
+import { EVENTS_FILE, MANIFEST_FILE, SCENARIO_OUTPUT_FILE, type MemoryReadingEvent } from './protocol.js';
 
 /**
  * manifest.json, schema version 1: what a capture wrote and how it went.
@@ -110,8 +110,8 @@ export interface SnapshotEntry {
   totalIterations?: number;
   /** On the process.hrtime clock (µs), the clock of Node's trace events: cuts the ledger at this snapshot. */
   takenAtUs?: number;
-  /** process.memoryUsage() when it was taken (bytes). */
-  memory?: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  /** process.memoryUsage() when it was taken (bytes), and the C allocator's bytes in use when the memory probe ran. */
+  memory?: MemoryReadingEvent;
 }
 
 export function writeManifest(outDir: string, manifest: CaptureManifest): void {

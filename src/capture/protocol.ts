@@ -34,6 +34,8 @@ export interface HarnessConfig {
   outDir: string;
   /** Absolute path of the agent, to reuse its settle() when it was preloaded. */
   agentPath: string;
+  /** The compiled memory probe (src/native/memory-probe.c), when it could be built. */
+  memoryProbePath?: string;
 }
 
 /** One line of the events file. Every writer adds v, pid and at. */
@@ -75,6 +77,20 @@ export interface SnapshotEvent {
   uptimeMs?: number;
   /** When it was taken on the process.hrtime clock (µs), the clock of Node's trace events. */
   takenAtUs?: number;
-  /** process.memoryUsage() just before it was written. */
-  memory?: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  /** process.memoryUsage() just before it was written (and the C allocator's figures, with the memory probe). */
+  memory?: MemoryReadingEvent;
+}
+
+/**
+ * Memory when a snapshot was taken, in bytes: process.memoryUsage(), and
+ * with the memory probe the bytes the C allocator has handed out
+ * (mallinfo2: arenas and mmapped blocks), read after malloc_trim(0) so that
+ * RSS too counts what is in use rather than freed memory glibc kept.
+ */
+export interface MemoryReadingEvent {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  mallocInUse?: number;
 }

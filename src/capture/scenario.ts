@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { compileNativeHelper } from '../native/compile.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CaptureInputError } from './errors.js';
 import type { CaptureEnding } from './manifest.js';
@@ -57,6 +58,7 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
   if (options.nodePath) manifest.node.execPath = options.nodePath;
   writeFirstManifest(outDir, manifest);
 
+  const probe = compileNativeHelper('memory-probe', options.env ?? process.env);
   const config: HarnessConfig = {
     moduleUrl: pathToFileURL(modulePath).href,
     iterations: options.iterations,
@@ -64,8 +66,10 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
     warmup,
     outDir,
     agentPath: agent,
+    ...(probe.path ? { memoryProbePath: probe.path } : {}),
   };
   const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
+  if (probe.unavailable) summary.notes.push(`native memory is measured from RSS only: the memory probe is unavailable (${probe.unavailable})`);
   const outcome = await runChild(
     options.nodePath ?? process.execPath,
     [...(options.execArgv ?? []), ...traceArgs(outDir), '--require', agent, harnessPath(), JSON.stringify(config)],

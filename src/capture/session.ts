@@ -383,7 +383,7 @@ export function finishManifest(manifest: CaptureManifest, ending: CaptureEnding,
   if (removed.length > 0) notes.push(`removed ${removed.length} unfinished temporary file(s)`);
   if (outcome.writeError) notes.push(`${MANIFEST_FILE} could not be updated while the capture ran (${outcome.writeError.code ?? outcome.writeError.message.split('\n')[0]})`);
   manifest.ended = ending;
-  manifest.status = ending.how === 'completed' ? 'completed' : 'failed';
+  manifest.status = endedNormally(manifest.mode, ending) ? 'completed' : 'failed';
   manifest.endedAt = new Date().toISOString();
   manifest.durationMs = Date.parse(manifest.endedAt) - Date.parse(manifest.startedAt);
   if (notes.length > 0) manifest.notes = notes;
@@ -406,6 +406,16 @@ export function finishManifest(manifest: CaptureManifest, ending: CaptureEnding,
     manifestPath: join(outDir, MANIFEST_FILE),
     snapshotFiles: manifest.snapshots.map((s) => join(outDir, ...s.file.split('/'))),
   };
+}
+
+/**
+ * A capture that did what was asked: the scenario ran every phase, or the
+ * command exited 0 — or was stopped by the --timeout the user gave, the
+ * normal way to end a program that never exits by itself (a server). Its
+ * snapshots are then analysed like any others.
+ */
+export function endedNormally(mode: CaptureManifest['mode'], ending: CaptureEnding): boolean {
+  return ending.how === 'completed' || (mode === 'command' && ending.how === 'timed-out');
 }
 
 /** Child environment without the capture's own variables inherited from an enclosing capture. */

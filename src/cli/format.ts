@@ -1,4 +1,4 @@
-import { bytesInDecimalUnits } from '../report/format.js';
+import { bytesInDecimalUnits } from '../util/bytes.js';
 
 /** The terminal's shorter form of the reports' bytes: whole kilobytes (950 kB, 1.2 MB, 12 B). */
 export function formatBytes(bytes: number): string {

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
-import type { AnalysisResult, AsyncContextRow, PathStep, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult, AsyncContextRow, NativeMemoryRow, PathStep, ReferenceRow } from '../analysis/result.js';
 import { visible } from '../report/escape.js';
+import { signedBytesInDecimalUnits } from '../util/bytes.js';
 import { COMPACT, formatBytes } from './format.js';
 
 /**
@@ -13,19 +14,25 @@ export function renderAnalysis(untrusted: AnalysisResult, options: { color?: boo
   const out: string[] = [];
   const labels = result.snapshots.map((s) => s.label).join(' → ');
   out.push(`snapshots: ${labels} (${result.comparison === 'identity' ? 'same process, compared by object id' : 'compared by counts'})`);
-  out.push('', asyncTable(result.asyncContexts));
+  out.push('', asyncTable(result.asyncContexts, result.ledger?.found === true, result.agent.found));
   if (result.references.length > 0) out.push('', referenceTable(result.references));
   if (result.unchangedReferenceGroups > 0) {
     out.push(`${result.unchangedReferenceGroups} reference group(s) held by global handles did not change (Node's own handles): not listed.`);
   }
+  const native = result.nativeMemory ?? null;
+  if (native) out.push('', nativeTable(native));
   const leaking = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak' && row.retainingPath);
   for (const row of leaking) out.push('', `retaining path of one ${row.name}:`, `  ${formatPath(row.retainingPath!)}`);
-  const labelled = [...result.asyncContexts, ...result.references].filter((row) => row.leakKind);
+  const labelled = [...result.asyncContexts, ...result.references, ...(native ? [native] : [])].filter((row) => row.leakKind);
   if (labelled.length > 0) out.push('', 'leak kinds:');
-  for (const row of labelled) out.push(`  ${row.name}: ${row.leakKind!.label} — fix: ${row.leakKind!.hint}`);
+  for (const row of labelled) {
+    out.push(`  ${row.name}: ${row.leakKind!.label} — fix: ${row.leakKind!.hint}`);
+    if (row.leakKind!.evidence && row !== native) out.push(`    evidence: ${row.leakKind!.evidence}`);
+  }
   for (const row of result.asyncContexts) if (row.explanation) out.push('', `${row.name}: ${row.explanation}`);
+  if (native) out.push('', `${native.name}: ${native.explanation}`);
+  if (native?.valgrind) out.push(`  confirm: ${native.valgrind}`);
   for (const note of result.notes) out.push('', `note: ${note}`);
-  if (result.memory.nativeLeakSuspected) out.push(`  ${result.memory.nativeLeakSuspected.valgrind}`);
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   out.push('', result.verdict === 'leak' ? paint('1;31', `LEAK: ${leakSummary(result)}`) : paint('32', 'no leak: no group grew at every step'));
   return `${out.join('\n')}\n`;
@@ -41,23 +48,27 @@ function visibleStrings<T>(value: T): T {
   return value;
 }
 
-function asyncTable(rows: AsyncContextRow[]): string {
-  const table = new Table({ head: ['async context (name)', 'live', 'growth', 'per iteration', 'retained', 'verdict', 'top creation site'], style: COMPACT });
-  if (rows.length === 0) table.push([{ colSpan: 7, content: '(no async contexts found: none open, and no agent records)' }]);
+function asyncTable(rows: AsyncContextRow[], withLedger: boolean, agentFound: boolean): string {
+  const head = ['async context (name)', 'live', ...(withLedger ? ['open (ledger)'] : []), 'growth', 'per iteration', 'retained', 'verdict', 'top creation site'];
+  const table = new Table({ head, style: COMPACT });
+  if (rows.length === 0) table.push([{ colSpan: head.length, content: agentFound ? '(no async context open)' : '(no async contexts found: none open, and no agent records)' }]);
   for (const row of rows) {
     const site = row.creationSites[0];
     const extra = [
       row.unclosedCallbackScopes ? `${row.unclosedCallbackScopes} callback scope(s) never closed` : '',
       row.openAtWorkerTeardown.at(-1) ? `${row.openAtWorkerTeardown.at(-1)} open at worker exit` : '',
+      row.contextFrames?.at(-1) ? `holds ${row.contextFrames.at(-1)} context frame(s)` : '',
+      row.unnamedResources?.at(-1) ? `${row.unnamedResources.at(-1)} unnamed NULL-resource object(s) counted here` : '',
     ].filter(Boolean).join('; ');
     table.push([
       row.name + (extra ? `\n(${extra})` : ''),
       row.live.join(' → '),
+      ...(withLedger ? [row.ledger ? row.ledger.open.join(' → ') : '–'] : []),
       signed(row.growth),
       row.perIteration === null ? '–' : row.perIteration.toFixed(2),
       formatBytes(row.retainedSize),
       row.verdict,
-      site ? `${shortFrame(site.frame)} ×${site.count}` : '',
+      site ? `${shortFrame(site.original ?? site.frame)} ×${site.count}` : '',
     ]);
   }
   return table.toString();
@@ -66,7 +77,7 @@ function asyncTable(rows: AsyncContextRow[]): string {
 function referenceTable(rows: ReferenceRow[]): string {
   const table = new Table({ head: ['reference (held by a global handle)', 'location', 'live', 'growth', 'per iteration', 'retained', 'verdict'], style: COMPACT });
   for (const row of rows) {
-    table.push([row.name, row.location ?? '', row.live.join(' → '), signed(row.growth), row.perIteration === null ? '–' : row.perIteration.toFixed(2), formatBytes(row.retainedSize), row.verdict]);
+    table.push([row.name, row.originalLocation ?? row.location ?? '', row.live.join(' → '), signed(row.growth), row.perIteration === null ? '–' : row.perIteration.toFixed(2), formatBytes(row.retainedSize), row.verdict]);
   }
   return table.toString();
 }
@@ -77,7 +88,23 @@ export function formatPath(steps: PathStep[]): string {
 
 function leakSummary(result: AnalysisResult): string {
   const rows = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak');
-  return rows.map((row) => `${row.name} +${row.growth}${row.perIteration !== null ? ` (${row.perIteration.toFixed(2)}/iteration)` : ''}`).join(', ');
+  const parts = rows.map((row) => `${row.name} +${row.growth}${row.perIteration !== null ? ` (${row.perIteration.toFixed(2)}/iteration)` : ''}`);
+  const native = result.nativeMemory;
+  if (native?.verdict === 'leak') parts.push(`${native.name} ${signedBytesInDecimalUnits(native.growth, 0)}${native.perIteration !== null ? ` (${signedBytesInDecimalUnits(native.perIteration, 0)}/iteration)` : ''}`);
+  return parts.join(', ');
+}
+
+function nativeTable(row: NativeMemoryRow): string {
+  const table = new Table({ head: ['native memory', 'measure', 'per snapshot', 'growth', 'per iteration', 'verdict'], style: COMPACT });
+  table.push([
+    row.name,
+    row.measure === 'malloc-in-use' ? 'C allocator in use' : 'RSS',
+    row.live.map(formatBytes).join(' → '),
+    signedBytesInDecimalUnits(row.growth, 0),
+    row.perIteration === null ? '–' : signedBytesInDecimalUnits(row.perIteration, 0),
+    row.verdict,
+  ]);
+  return table.toString();
 }
 
 /**

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { EVENTS_FILE, type HarnessConfig } from '../capture/protocol.js';
+import { EVENTS_FILE, type HarnessConfig, type MemoryReadingEvent } from '../capture/protocol.js';
 
 interface Scenario {
   iteration: (i: number) => unknown;
@@ -35,7 +35,6 @@ let exitCode = 0;
  */
 const iterationStartsUs: number[] = [];
 const hrtimeUs = (): number => Number(process.hrtime.bigint() / 1000n);
-const memoryReading = ({ rss, heapUsed, external, arrayBuffers }: NodeJS.MemoryUsage) => ({ rss, heapUsed, external, arrayBuffers });
 
 function emit(event: Record<string, unknown>): void {
   const line = `${JSON.stringify({ v: 1, pid: process.pid, at: new Date().toISOString(), ...event })}\n`;
@@ -67,6 +66,29 @@ process.on('exit', (code) => {
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 setFlagsFromString('--no-expose-gc');
+
+/**
+ * The memory probe (a tiny Node-API addon the parent compiled, see
+ * src/native/memory-probe.c), or undefined: readings then carry RSS only.
+ */
+const probe = ((): { read(): { inUse: number }; trim(): void } | undefined => {
+  if (!config.memoryProbePath) return undefined;
+  try {
+    const module = { exports: {} as { read(): { inUse: number }; trim(): void } };
+    process.dlopen(module, config.memoryProbePath);
+    return module.exports;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Memory just before a snapshot, after the GCs: with the probe, freed C memory is handed back first so RSS counts what is in use. */
+function memoryReading(): MemoryReadingEvent {
+  probe?.trim();
+  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  const inUse = probe?.read().inUse;
+  return { rss, heapUsed, external, arrayBuffers, ...(inUse !== undefined && inUse >= 0 ? { mallocInUse: inUse } : {}) };
+}
 
 /** The preloaded agent's settle(), or plain immediates when it was not preloaded. */
 const settle: (callback: () => void) => void = (() => {
@@ -152,7 +174,6 @@ function takeSnapshot(measured: number, done: () => void): void {
         const temporary = join(config.outDir, `.${name}.${process.pid}.tmp`);
         const takenAt = new Date().toISOString();
         const takenAtUs = hrtimeUs();
-        const memory = memoryReading(process.memoryUsage());
         try {
           writeHeapSnapshot(temporary);
           renameSync(temporary, final);
@@ -160,6 +181,11 @@ function takeSnapshot(measured: number, done: () => void): void {
           rmSync(temporary, { force: true });
           throw error;
         }
+        // Read after the write, when no JS has run since the GCs: the first
+        // snapshot leaves V8's object-id map behind (MBs of C memory on
+        // every later reading), so readings taken before writing would put
+        // that into the first step.
+        const memory = memoryReading();
         const t3 = performance.now();
         emit({
           event: 'snapshot',

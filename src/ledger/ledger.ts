@@ -22,6 +22,22 @@ export interface NameLedger {
    * over the iterations that created them.
    */
   iterations: { measured: number; withOpenContexts: number; maxOpenPerIteration: number; openPerIteration: number } | undefined;
+  /** Async ids of the contexts open at the last snapshot: joined with the agent's records by id. */
+  openIdsAtLast: number[];
+  /**
+   * Ids that began, and ids that ended, after the last snapshot's time: a
+   * snapshot of a running process (attach) is written a moment after its
+   * clock was read, so its records can differ from the ledger by these.
+   */
+  idsBegunAfterLast: number[];
+  idsEndedAfterLast: number[];
+}
+
+/** Every name's ledger, and what the trace says about itself. */
+export interface Ledger {
+  names: NameLedger[];
+  /** The smallest async id seen to begin (any type, built-in ones too): contexts with smaller ids predate the trace. */
+  firstAsyncId: number | undefined;
 }
 
 export interface LedgerOptions {
@@ -39,16 +55,20 @@ export interface LedgerOptions {
  * It sees contexts whose JS resource was collected (which no heap shows) and
  * keeps nothing alive.
  */
-export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): NameLedger[] {
+export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): Ledger {
   const { snapshotTimes, iterationStarts, isBuiltin } = options;
   interface Open { name: string; ts: number }
   const open = new Map<string, Open>();
   const byName = new Map<string, NameLedger>();
+  const openAtLast = new Map<string, Set<number>>();
+  const lastSnapshot = snapshotTimes.at(-1) ?? Infinity;
+  let firstAsyncId: number | undefined;
   const ledgerOf = (name: string): NameLedger => {
     let ledger = byName.get(name);
     if (!ledger) {
-      ledger = { name, created: 0, destroyed: 0, open: 0, windows: snapshotTimes.map(() => ({ created: 0, destroyed: 0, open: 0 })), iterations: undefined };
+      ledger = { name, created: 0, destroyed: 0, open: 0, windows: snapshotTimes.map(() => ({ created: 0, destroyed: 0, open: 0 })), iterations: undefined, openIdsAtLast: [], idsBegunAfterLast: [], idsEndedAfterLast: [] };
       byName.set(name, ledger);
+      openAtLast.set(name, new Set());
     }
     return ledger;
   };
@@ -57,6 +77,7 @@ export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): 
     return -1; // after the last snapshot
   };
   for (const event of events) {
+    if (event.phase === 'b' && (firstAsyncId === undefined || event.asyncId < firstAsyncId)) firstAsyncId = event.asyncId;
     if (isBuiltin(event.name)) continue;
     const key = `${event.pid}:${event.asyncId}`;
     const ledger = ledgerOf(event.name);
@@ -65,9 +86,13 @@ export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): 
       ledger.created++;
       open.set(key, { name: event.name, ts: event.ts });
       if (window >= 0) ledger.windows[window]!.created++;
+      if (event.ts <= lastSnapshot) openAtLast.get(event.name)!.add(event.asyncId);
+      else ledger.idsBegunAfterLast.push(event.asyncId);
     } else if (open.delete(key)) {
       ledger.destroyed++;
       if (window >= 0) ledger.windows[window]!.destroyed++;
+      if (event.ts <= lastSnapshot) openAtLast.get(event.name)!.delete(event.asyncId);
+      else ledger.idsEndedAfterLast.push(event.asyncId);
     }
   }
   // Open at each snapshot = created before it − destroyed before it.
@@ -78,9 +103,10 @@ export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): 
       window.open = running;
     }
     ledger.open = ledger.created - ledger.destroyed;
+    ledger.openIdsAtLast = [...openAtLast.get(ledger.name)!].sort((a, b) => a - b);
   }
   if (iterationStarts && iterationStarts.length > 0) spreadOverIterations([...open.values()], byName, iterationStarts, snapshotTimes.at(-1)!);
-  return [...byName.values()];
+  return { names: [...byName.values()], firstAsyncId };
 }
 
 /** Which iterations created the contexts that stayed open: all of them, or some (an error path)? */

@@ -18,6 +18,18 @@ export class TraceFileError extends Error {
   override readonly name = 'TraceFileError';
 }
 
+/** What a set of trace files holds for the ledger. */
+export interface TraceContents {
+  /** Lifetime events (init/destroy) in time order. */
+  events: AsyncTraceEvent[];
+  /**
+   * The time of every event in the files, callbacks and Node's own types
+   * included, sorted: each one sat in Node's trace buffer (C++ memory of the
+   * traced process) until it was written out.
+   */
+  allTimes: Float64Array;
+}
+
 /**
  * Reads Node's trace-event files (`--trace-event-categories node.async_hooks`)
  * and returns their async_hooks events in time order. Node writes each file as
@@ -25,7 +37,12 @@ export class TraceFileError extends Error {
  * crash is reported, not half-read.
  */
 export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
+  return readTraceFiles(files).events;
+}
+
+export function readTraceFiles(files: string[]): TraceContents {
   const events: AsyncTraceEvent[] = [];
+  const times: number[] = [];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     let parsed: { traceEvents?: unknown } | undefined;
@@ -38,6 +55,7 @@ export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
       if (!text.startsWith('{"traceEvents":[') || !text.trimEnd().endsWith(']}')) {
         throw new TraceFileError(`${file}: not a complete trace-event file (the process did not exit normally?)`);
       }
+      for (const match of text.matchAll(ANY_EVENT_TIME)) times.push(Number(match[1]));
       for (const match of text.matchAll(EVENT_LAYOUT)) {
         const [, pid, ts, phase, cat, name, id] = match;
         if (!cat!.includes('node.async_hooks') || name!.endsWith(CALLBACK_SUFFIX)) continue;
@@ -47,6 +65,7 @@ export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
     }
     if (!Array.isArray(parsed.traceEvents)) throw new TraceFileError(`${file}: no "traceEvents" array`);
     for (const raw of parsed.traceEvents as Array<Record<string, unknown>>) {
+      if (typeof raw.ts === 'number') times.push(raw.ts);
       const phase = raw.ph;
       if ((phase !== 'b' && phase !== 'e') || typeof raw.cat !== 'string' || !raw.cat.includes('node.async_hooks')) continue;
       // "<type>_CALLBACK" spans wrap each callback (before/after), not a lifetime.
@@ -54,8 +73,11 @@ export function readAsyncTraceEvents(files: string[]): AsyncTraceEvent[] {
       events.push({ phase, name: String(raw.name), asyncId: Number.parseInt(String(raw.id), 16), ts: Number(raw.ts), pid: Number(raw.pid) });
     }
   }
-  return events.sort((a, b) => a.ts - b.ts);
+  return { events: events.sort((a, b) => a.ts - b.ts), allTimes: Float64Array.from(times).sort() };
 }
+
+/** The time of any event, in the same layout. */
+const ANY_EVENT_TIME = /\{"pid":\d+,"tid":\d+,"ts":(\d+),/g;
 
 /** One async_hooks event as Node lays it out; the name runs up to the fixed fields after it. */
 const EVENT_LAYOUT = /\{"pid":(\d+),"tid":\d+,"ts":(\d+),"tts":\d+,"ph":"([be])","cat":"([^"]*)","name":"(.*?)","dur":0,"tdur":0,"id":"(0x[0-9a-f]+)"/gs;

@@ -1,14 +1,13 @@
 import { escapeAnnotationData, escapeAnnotationProperty, visible } from './escape.js';
-import { kindLabel, memoryOf, outcomeText, parseFrame, rowOf, withLeakKind } from './format.js';
+import { isNativeMemory, kindLabel, outcomeText, parseFrame, referenceLocation, rowOf, siteFrame, withLeakKind } from './format.js';
 import type { ReportInput } from './types.js';
 
 /**
  * GitHub Actions workflow commands: one `::error` line per failing group
  * (a leak, or over its budget), pointing at the group's top creation site
  * when that script lies under `cwd` (the checkout), its message ending with
- * the kind of leak and its fix; then one `::warning` when the analysis
- * suspects a native leak (its message and the valgrind command to confirm).
- * Every value is escaped
+ * the kind of leak and its fix (a native-memory failure ends with the
+ * valgrind command that would confirm it). Every value is escaped
  * ({@link escapeAnnotationData}, {@link escapeAnnotationProperty}), so each
  * annotation is exactly one line and a payload in a name cannot start a
  * command of its own. Returns the lines, each ending in "\n"; printing them
@@ -20,7 +19,8 @@ export function renderGithubAnnotations({ result, gate, cwd = '' }: ReportInput)
     if (g.status !== 'fail') continue;
     const row = rowOf(result, g);
     const properties = [`title=${escapeAnnotationProperty(`napi-heapdiff: ${kindLabel(g.kind)} ${g.reason === 'over-budget' ? 'over budget' : 'leak'}`)}`];
-    const frame = 'creationSites' in row ? row.creationSites[0]?.frame : (row.location ?? undefined);
+    const site = 'creationSites' in row ? row.creationSites[0] : undefined;
+    const frame = site ? siteFrame(site) : (referenceLocation(row) ?? undefined);
     if (frame !== undefined && cwd) {
       const loc = parseFrame(frame, cwd);
       if (loc.inCwd && loc.line !== null) {
@@ -29,14 +29,9 @@ export function renderGithubAnnotations({ result, gate, cwd = '' }: ReportInput)
       }
     }
     // Everything made visible: a line feed in a name (or a hand-edited hint) shows as ␊ and never breaks the message.
-    const message = visible(`${row.name} (${kindLabel(g.kind)}): ${withLeakKind(outcomeText(g, row), row)}`);
+    const confirm = isNativeMemory(row) && row.valgrind ? `\n${visible(row.valgrind)}` : '';
+    const message = visible(`${row.name} (${kindLabel(g.kind)}): ${withLeakKind(outcomeText(g, row), row)}`) + confirm;
     lines.push(`::error ${properties.join(',')}::${escapeAnnotationData(message)}\n`);
-  }
-  const suspected = memoryOf(result)?.nativeLeakSuspected;
-  if (suspected) {
-    // Made visible before the line feed between them is added: only that one breaks the message.
-    const message = `${visible(suspected.message)}\n${visible(suspected.valgrind)}`;
-    lines.push(`::warning title=${escapeAnnotationProperty('napi-heapdiff: native leak suspected')}::${escapeAnnotationData(message)}\n`);
   }
   return lines.join('');
 }

@@ -1,18 +1,68 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GroupOutcome } from '../analysis/budget.js';
-import type { AnalysisResult, AsyncContextRow, MemoryReading, MemoryReport, PathStep, ReferenceRow } from '../analysis/result.js';
+import { bytesInDecimalUnits, signedBytesInDecimalUnits } from '../util/bytes.js';
+import type { AnalysisResult, AsyncContextRow, MemoryReading, MemoryReport, NativeMemoryRow, PathStep, ReferenceRow } from '../analysis/result.js';
 
 /**
  * Formatting shared by the report formats. Everything here returns plain,
  * unescaped text: each format escapes what it is given.
  */
 
-export type Row = AsyncContextRow | ReferenceRow;
+export type Row = AsyncContextRow | ReferenceRow | NativeMemoryRow;
 
 /** The row an outcome is about. */
 export function rowOf(result: AnalysisResult, group: GroupOutcome): Row {
+  if (group.kind === 'native-memory') return result.nativeMemory!;
   return group.kind === 'async-context' ? result.asyncContexts[group.index]! : result.references[group.index]!;
+}
+
+/** A creation site as the user wrote it: through the script's source map when it has one. */
+export function siteFrame(site: { frame: string; original?: string | null }): string {
+  return typeof site.original === 'string' ? site.original : site.frame;
+}
+
+/** A reference's function location in the original source when mapped, else in the running script; null for non-functions. */
+export function referenceLocation(row: Row): string | null {
+  if (!('location' in row) || row.location === null) return null;
+  const original = (row as { originalLocation?: unknown }).originalLocation;
+  return typeof original === 'string' ? original : row.location;
+}
+
+/** The native-memory row counts bytes, every other row objects. */
+export function isNativeMemory(row: Row): row is NativeMemoryRow {
+  return 'measure' in row;
+}
+
+/** Live counts per snapshot, in bytes for native memory. */
+export function liveText(row: Row): string {
+  return isNativeMemory(row) ? row.live.map(formatBytes).join(' → ') : formatLive(row.live);
+}
+
+export function growthText(row: Row): string {
+  return isNativeMemory(row) ? formatSignedBytes(row.growth) : formatSigned(row.growth);
+}
+
+/** Growth per iteration: a rate of objects, or bytes for native memory. */
+export function rateText(row: Row): string {
+  if (!isNativeMemory(row)) return formatRate(row.perIteration);
+  return row.perIteration === null ? '–' : formatSignedBytes(row.perIteration);
+}
+
+/** A budget, in bytes for native memory. */
+export function budgetText(row: Row, max: number | null): string {
+  return isNativeMemory(row) && max !== null ? `${formatBytes(max)}` : formatBudget(max);
+}
+
+/** The native-memory group, when the result has one (results saved before it existed do not). */
+export function nativeMemoryOf(result: AnalysisResult): NativeMemoryRow | null {
+  const row = (result as { nativeMemory?: unknown }).nativeMemory as NativeMemoryRow | null | undefined;
+  return row && typeof row === 'object' && Array.isArray(row.live) ? row : null;
+}
+
+/** What native memory is measured as, in words. */
+export function nativeMeasureText(row: NativeMemoryRow): string {
+  return row.measure === 'malloc-in-use' ? 'C allocator, bytes in use (ArrayBuffers left out)' : 'RSS';
 }
 
 /** 1.00, 0.25, 0.3333: two decimals at least, four at most (the precision of perIteration). */
@@ -34,7 +84,7 @@ export function formatSigned(n: number): string {
 
 /** Bytes with a sign when positive: +1.2 kB, 0 B, -950 B. */
 export function formatSignedBytes(bytes: number): string {
-  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+  return signedBytesInDecimalUnits(bytes, 1);
 }
 
 /** A count that may be missing (a result with fewer values than snapshots). */
@@ -51,28 +101,24 @@ export function formatBytes(bytes: number): string {
   return bytesInDecimalUnits(bytes, 1);
 }
 
-/** Shared with the terminal, which shows whole kilobytes. */
-export function bytesInDecimalUnits(bytes: number, kilobyteDigits: number): string {
-  const abs = Math.abs(bytes);
-  if (abs >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (abs >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (abs >= 1e3) return `${(bytes / 1e3).toFixed(kilobyteDigits)} kB`;
-  return `${bytes} B`;
-}
-
 export function kindLabel(kind: GroupOutcome['kind']): string {
-  return kind === 'async-context' ? 'async context' : 'reference';
+  return kind === 'async-context' ? 'async context' : kind === 'reference' ? 'reference' : 'native memory';
 }
 
 // The fields below were added to the result after its first version: a result
 // saved by an older version (or by hand) may lack them, so each is read through
 // an accessor that gives null (or 0) for a missing or malformed value.
 
-/** The kind of leak of a group (label and fix hint), when the analysis classified it. */
-export function leakKindOf(row: Row): { label: string; hint: string } | null {
-  const kind = (row as { leakKind?: unknown }).leakKind as { label?: unknown; hint?: unknown } | null | undefined;
+/** The kind of leak of a group (label, fix hint, what it rests on), when the analysis classified it. */
+export function leakKindOf(row: Row): { label: string; hint: string; evidence: string | null; certain: boolean } | null {
+  const kind = (row as { leakKind?: unknown }).leakKind as { label?: unknown; hint?: unknown; evidence?: unknown; certain?: unknown } | null | undefined;
   if (!kind || typeof kind.label !== 'string') return null;
-  return { label: kind.label, hint: typeof kind.hint === 'string' ? kind.hint : '' };
+  return {
+    label: kind.label,
+    hint: typeof kind.hint === 'string' ? kind.hint : '',
+    evidence: typeof kind.evidence === 'string' && kind.evidence ? kind.evidence : null,
+    certain: kind.certain !== false,
+  };
 }
 
 /**
@@ -91,10 +137,11 @@ export function withLeakKind(text: string, row: Row): string {
   return kind === null ? text : `${text}; ${kind}`;
 }
 
-/** Why heap and trace-event ledger disagree, when the analysis says so. */
+/** Why heap and ledger disagree (or what native memory did), when the analysis says so and the kind's evidence does not already say it. */
 export function explanationText(row: Row): string | null {
   const explanation = (row as { explanation?: unknown }).explanation;
-  return typeof explanation === 'string' && explanation ? explanation : null;
+  if (typeof explanation !== 'string' || !explanation) return null;
+  return leakKindOf(row)?.evidence === explanation ? null : explanation;
 }
 
 export type Ledger = NonNullable<AsyncContextRow['ledger']>;
@@ -137,7 +184,6 @@ export function memoryOf(result: AnalysisResult): MemoryReport | null {
     globalHandles: memory.globalHandles,
     cleanupHooksAdded: Array.isArray(memory.cleanupHooksAdded) ? memory.cleanupHooksAdded : [],
     perIteration: memory.perIteration ?? null,
-    nativeLeakSuspected: memory.nativeLeakSuspected ?? null,
   };
 }
 
@@ -162,20 +208,19 @@ export function memoryGrowthText(memory: MemoryReport): string {
     : 'Growth per iteration not measured: it needs iteration counts and memory readings from enough snapshots.';
 }
 
-/** The analysis notes a report lists, without the native-leak message (the memory section shows it). */
+/** The analysis notes a report lists. */
 export function reportNotes(result: AnalysisResult): string[] {
-  const suspected = memoryOf(result)?.nativeLeakSuspected?.message;
-  return result.notes.filter((note) => note !== suspected);
+  return result.notes;
 }
 
 /** One line on why a group failed or passed, without its name (numbers and fixed words only). */
 export function outcomeText(group: GroupOutcome, row: Row): string {
-  const trend = `${formatLive(row.live)} (${formatSigned(row.growth)}${row.perIteration !== null ? `, ${formatRate(row.perIteration)}/iteration` : ''})`;
+  const trend = `${liveText(row)} (${growthText(row)}${row.perIteration !== null ? `, ${rateText(row)}/iteration` : ''})`;
   switch (group.reason) {
     case 'over-budget':
-      return `over budget: ${formatRate(row.perIteration)}/iteration > ${formatBudget(group.maxPerIteration)}/iteration allowed; live ${trend}, verdict ${row.verdict}`;
+      return `over budget: ${rateText(row)}/iteration > ${budgetText(row, group.maxPerIteration)}/iteration allowed; live ${trend}, verdict ${row.verdict}`;
     case 'within-budget':
-      return `within budget: ${formatRate(row.perIteration)}/iteration ≤ ${formatBudget(group.maxPerIteration)}/iteration allowed; live ${trend}, verdict ${row.verdict}`;
+      return `within budget: ${rateText(row)}/iteration ≤ ${budgetText(row, group.maxPerIteration)}/iteration allowed; live ${trend}, verdict ${row.verdict}`;
     case 'leak':
       return `leak: grew at every step, live ${trend}${group.budgetUnchecked ? '; budget not checked (no iteration counts)' : ''}`;
     case 'ignored':

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GroupKind, GroupOutcome } from '../analysis/budget.js';
-import type { AnalysisResult, AsyncContextRow, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult } from '../analysis/result.js';
 import { escapeHtml } from './escape.js';
 import {
   charted,
@@ -13,8 +13,14 @@ import {
   formatRate,
   formatSigned,
   frameText,
+  budgetText,
+  growthText,
   hasLedgerRows,
+  isNativeMemory,
   kindLabel,
+  liveText,
+  nativeMeasureText,
+  rateText,
   leakKindOf,
   ledgerFound,
   ledgerOf,
@@ -24,9 +30,12 @@ import {
   outcomeText,
   plural,
   reportNotes,
+  referenceLocation,
   resourcesCollectedOf,
   rowOf,
+  siteFrame,
   statusText,
+  type Row,
 } from './format.js';
 import { chartStyles, renderLineChart, seriesClass } from './svg-chart.js';
 import type { ReportInput } from './types.js';
@@ -121,7 +130,7 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
       const site = row.creationSites[0];
       const open = withLedger ? cell(formatLive(ledgerOf(row)?.open ?? []) || '–', 'num ledger') : '';
       body.push(
-        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}${cell(row.named ? 'yes' : 'no')}${cell(formatLive(row.live), 'num')}${open}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}<td>${site ? `<code>${escapeHtml(frameText(site.frame, cwd))}</code> ×${site.count}` : ''}</td></tr>`,
+        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}${cell(row.named ? 'yes' : 'no')}${cell(formatLive(row.live), 'num')}${open}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}<td>${site ? `<code>${escapeHtml(frameText(siteFrame(site), cwd))}</code> ×${site.count}` : ''}</td></tr>`,
       );
     }
     body.push('</tbody></table>');
@@ -136,7 +145,7 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
     for (const g of referenceGroups) {
       const row = result.references[g.index]!;
       body.push(
-        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}<td>${row.location === null ? '' : `<code>${escapeHtml(frameText(row.location, cwd))}</code>`}</td>${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}</tr>`,
+        `<tr class="${g.status}">${cell(statusText(g), 'status')}${nameCell(g)}<td>${referenceLocation(row) === null ? '' : `<code>${escapeHtml(frameText(referenceLocation(row)!, cwd))}</code>`}</td>${cell(formatLive(row.live), 'num')}${cell(formatSigned(row.growth), 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g.maxPerIteration), 'num')}${cell(formatBytes(row.retainedSize), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}</tr>`,
       );
     }
     body.push('</tbody></table>');
@@ -145,6 +154,15 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
     body.push(`<p>${escapeHtml(`${plural(result.unchangedReferenceGroups, 'reference group')} held by global handles did not change (Node's own handles): not listed.`)}</p>`);
   }
   body.push('</section>');
+
+  const native = gate.groups.find((g) => g.kind === 'native-memory');
+  if (native) {
+    const row = rowOf(result, native);
+    body.push('<section id="native-memory"><h2>Native memory</h2>');
+    body.push(tableHead(['result', 'name', 'measure', 'per snapshot', 'growth', 'per iteration', 'budget', 'verdict', 'kind']));
+    body.push(`<tr class="${native.status}">${cell(statusText(native), 'status')}${nameCell(native)}${cell(isNativeMemory(row) ? nativeMeasureText(row) : '')}${cell(liveText(row), 'num')}${cell(growthText(row), 'num')}${cell(rateText(row), 'num')}${cell(budgetText(row, native.maxPerIteration), 'num')}${cell(row.verdict)}${cell(leakKindOf(row)?.label ?? '', 'kind')}</tr>`);
+    body.push('</tbody></table>', `<p class="explanation">${escapeHtml(explanationText(row) ?? '')}</p>`, '</section>');
+  }
 
   body.push(...memorySection(result));
 
@@ -182,11 +200,7 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   ].join('\n');
 }
 
-/**
- * "Memory beside the heap": process.memoryUsage() and global handles per
- * snapshot, growth per iteration, and when native memory climbs while the
- * heap stays flat, the analysis's message and the valgrind command.
- */
+/** "Memory beside the heap": process.memoryUsage() and global handles per snapshot, growth per iteration. */
 function memorySection(result: AnalysisResult): string[] {
   const memory = memoryOf(result);
   if (memory === null) return [];
@@ -199,30 +213,27 @@ function memorySection(result: AnalysisResult): string[] {
     );
   }
   out.push('</tbody></table>', `<p class="memory-growth">${escapeHtml(memoryGrowthText(memory))}</p>`);
-  const suspected = memory.nativeLeakSuspected;
-  if (suspected) {
-    out.push('<div class="native-leak" id="native-leak">', `<p>${escapeHtml(`⚠ ${suspected.message}`)}</p>`, `<pre><code>${escapeHtml(suspected.valgrind)}</code></pre>`, '</div>');
-  }
   out.push('</section>');
   return out;
 }
 
-function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, labels: readonly string[], cwd: string): string {
+function groupArticle(g: GroupOutcome, row: Row, labels: readonly string[], cwd: string): string {
   const out: string[] = [];
   out.push(`<article class="group ${g.status}" id="${anchor(g)}" data-kind="${g.kind}" data-name="${escapeHtml(g.name)}">`);
   out.push(`<h3><code>${escapeHtml(row.name)}</code> <small>(${kindLabel(g.kind)})</small></h3>`);
   out.push(`<p>${escapeHtml(`${statusText(g)}: ${outcomeText(g, row)}`)}</p>`);
   const kind = leakKindOf(row);
   if (kind !== null) out.push(`<p class="kind">Kind: <strong>${escapeHtml(kind.label)}</strong>${kind.hint ? ` — fix: ${escapeHtml(kind.hint)}` : ''}</p>`);
+  if (kind?.evidence) out.push(`<p class="evidence">Evidence: ${escapeHtml(kind.evidence)}</p>`);
   const explanation = explanationText(row);
   if (explanation !== null) out.push(`<p class="explanation">${escapeHtml(explanation)}</p>`);
   out.push('<dl>');
   const item = (term: string, value: string) => out.push(`<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`);
-  item('live', formatLive(row.live));
-  item('growth', formatSigned(row.growth));
-  item('per iteration', formatRate(row.perIteration));
-  item('budget', formatBudget(g.maxPerIteration));
-  item('retained (last snapshot)', `${formatBytes(row.retainedSize)} (${row.retainedSize} bytes)`);
+  item('live', liveText(row));
+  item('growth', growthText(row));
+  item('per iteration', rateText(row));
+  item('budget', budgetText(row, g.maxPerIteration));
+  if (!isNativeMemory(row)) item('retained (last snapshot)', `${formatBytes(row.retainedSize)} (${row.retainedSize} bytes)`);
   if (row.identity) item('by object id', `${row.identity.newAlive} new and alive, ${row.identity.freed} freed, ${row.identity.kept} kept`);
   if ('counters' in row) {
     if (row.counters) item('hook events', `init ${row.counters.init}, destroy ${row.counters.destroy}, before ${row.counters.before}, after ${row.counters.after}`);
@@ -230,10 +241,14 @@ function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, labe
     if (row.openAtWorkerTeardown.some((n) => n > 0)) item('open at worker teardown', formatLive(row.openAtWorkerTeardown));
     const collected = resourcesCollectedOf(row);
     if (collected > 0) item('JS resource collected (native-only leak)', `${plural(collected, 'live context')} (last snapshot)`);
-  } else if (row.location !== null) {
-    item('function at', frameText(row.location, cwd));
+  } else if (referenceLocation(row) !== null) {
+    item('function at', frameText(referenceLocation(row)!, cwd));
+    if ('originalLocation' in row && row.originalLocation) item('running script', frameText(row.location!, cwd));
+  } else if (isNativeMemory(row)) {
+    item('measure', nativeMeasureText(row));
   }
   out.push('</dl>');
+  if (isNativeMemory(row) && row.valgrind) out.push('<p>Confirm it under valgrind:</p>', `<pre><code>${escapeHtml(row.valgrind)}</code></pre>`);
   const ledger = ledgerOf(row);
   if (ledger !== null) {
     out.push('<h4>Heap and trace-event ledger per snapshot (the ledger is exact)</h4>', tableHead(['snapshot', 'heap live', 'ledger created', 'ledger destroyed', 'ledger open'], 'ledger'));
@@ -252,7 +267,7 @@ function groupArticle(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, labe
   }
   if ('creationSites' in row && row.creationSites.length > 0) {
     out.push('<h4>Creation sites (first stack frame, live contexts in the last snapshot)</h4>', tableHead(['frame', 'count'], 'sites'));
-    for (const site of row.creationSites) out.push(`<tr><td><code>${escapeHtml(frameText(site.frame, cwd))}</code></td>${cell(String(site.count), 'num')}</tr>`);
+    for (const site of row.creationSites) out.push(`<tr><td><code>${escapeHtml(frameText(siteFrame(site), cwd))}</code></td>${cell(String(site.count), 'num')}</tr>`);
     out.push('</tbody></table>');
   }
   out.push('</article>');

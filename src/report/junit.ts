@@ -1,20 +1,25 @@
 import type { GroupKind, GroupOutcome } from '../analysis/budget.js';
 import { escapeXml, visible } from './escape.js';
 import {
+  budgetText,
   explanationText,
-  formatBudget,
   formatBytes,
-  formatLive,
-  formatRate,
-  formatSigned,
   frameText,
+  growthText,
+  isNativeMemory,
+  kindLabel,
+  leakKindOf,
   leakKindText,
+  liveText,
+  rateText,
   ledgerOf,
   ledgerText,
   outcomeText,
   pathText,
+  referenceLocation,
   resourcesCollectedOf,
   rowOf,
+  siteFrame,
   withLeakKind,
   type Row,
 } from './format.js';
@@ -23,6 +28,7 @@ import type { ReportInput } from './types.js';
 const SUITES: Array<[GroupKind, string]> = [
   ['async-context', 'napi-heapdiff.async-contexts'],
   ['reference', 'napi-heapdiff.references'],
+  ['native-memory', 'napi-heapdiff.native-memory'],
 ];
 
 /**
@@ -46,11 +52,13 @@ export function renderJunit({ result, gate, cwd = '' }: ReportInput): string {
   out.push(`<testsuites name="napi-heapdiff" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="0">`);
   for (const [kind, suite] of SUITES) {
     const groups = gate.groups.filter((g) => g.kind === kind);
+    if (groups.length === 0 && kind === 'native-memory') continue;
     const c = count(groups);
     out.push(`  <testsuite name="${suite}" tests="${c.tests}" failures="${c.failures}" errors="0" skipped="${c.skipped}" time="0">`);
     for (const g of groups) {
       const row = rowOf(result, g);
-      const name = g.kind === 'reference' && 'location' in row && row.location !== null ? `${row.name} (${frameText(row.location, cwd)})` : row.name;
+      const location = referenceLocation(row);
+      const name = g.kind === 'reference' && location !== null ? `${row.name} (${frameText(location, cwd)})` : row.name;
       const open = `    <testcase classname="${suite}" name="${escapeXml(name)}" time="0"`;
       if (g.status === 'pass') {
         out.push(`${open}>`, `      <system-out>${escapeXml(details(g, row, cwd), { multiline: true })}</system-out>`, '    </testcase>');
@@ -73,24 +81,27 @@ export function renderJunit({ result, gate, cwd = '' }: ReportInput): string {
 /** The body of a case: the numbers, the top creation sites and the retaining path, one per line. */
 function details(g: GroupOutcome, row: Row, cwd: string): string {
   const lines = [
-    `${g.kind === 'async-context' ? 'async context' : 'reference'}: ${row.name}`,
-    `live: ${formatLive(row.live)}`,
-    `growth: ${formatSigned(row.growth)}`,
-    `per iteration: ${formatRate(row.perIteration)}`,
-    `budget per iteration: ${formatBudget(g.maxPerIteration)}`,
-    `retained: ${formatBytes(row.retainedSize)}`,
+    `${kindLabel(g.kind)}: ${row.name}`,
+    `live: ${liveText(row)}`,
+    `growth: ${growthText(row)}`,
+    `per iteration: ${rateText(row)}`,
+    `budget per iteration: ${budgetText(row, g.maxPerIteration)}`,
+    ...(isNativeMemory(row) ? [] : [`retained: ${formatBytes(row.retainedSize)}`]),
     `verdict: ${row.verdict}`,
   ];
   const kind = leakKindText(row);
   if (kind !== null) lines.push(`kind: ${kind}`);
+  const evidence = leakKindOf(row)?.evidence;
+  if (evidence) lines.push(`evidence: ${evidence}`);
   const ledger = ledgerOf(row);
   if (ledger !== null) lines.push(`trace-event ledger (exact): ${ledgerText(ledger)}`);
   const collected = resourcesCollectedOf(row);
   if (collected > 0) lines.push(`JS resource collected (native-only leak): ${collected}`);
   const explanation = explanationText(row);
   if (explanation !== null) lines.push(`why: ${explanation}`);
-  if ('creationSites' in row) for (const site of row.creationSites) lines.push(`created at: ${frameText(site.frame, cwd)} ×${site.count}`);
-  else if (row.location !== null) lines.push(`function at: ${frameText(row.location, cwd)}`);
+  if ('creationSites' in row) for (const site of row.creationSites) lines.push(`created at: ${frameText(siteFrame(site), cwd)} ×${site.count}`);
+  else if (referenceLocation(row) !== null) lines.push(`function at: ${frameText(referenceLocation(row)!, cwd)}`);
+  if (isNativeMemory(row) && row.valgrind) lines.push(`confirm: ${row.valgrind}`);
   if (row.retainingPath) lines.push(`retaining path: ${pathText(row.retainingPath, { ids: true })}`);
   // Each line made visible on its own: a line feed inside a name shows as ␊, only ours break lines.
   return lines.map((line) => visible(line)).join('\n');

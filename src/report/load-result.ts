@@ -94,6 +94,7 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
     if (row.leakKind !== undefined && row.leakKind !== null) {
       const kind = object(row.leakKind, `${where}.leakKind`);
       for (const key of ['kind', 'label', 'hint']) string(kind[key], `${where}.leakKind.${key}`);
+      if (kind.evidence !== undefined) string(kind.evidence, `${where}.leakKind.evidence`);
     }
     if (row.explanation !== undefined) nullable(string)(row.explanation, `${where}.explanation`);
     return row;
@@ -106,6 +107,7 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
       const s = object(site, `${where}.creationSites[${j}]`);
       string(s.frame, `${where}.creationSites[${j}].frame`);
       whole(s.count, `${where}.creationSites[${j}].count`);
+      if (s.original !== undefined) nullable(string)(s.original, `${where}.creationSites[${j}].original`);
     });
     if (row.counters !== null) {
       const counters = object(row.counters, `${where}.counters`);
@@ -122,6 +124,7 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
   array(root.references, 'references').forEach((value, i) => {
     const row = group(value, `references[${i}]`);
     nullable(string)(row.location, `references[${i}].location`);
+    if (row.originalLocation !== undefined) nullable(string)(row.originalLocation, `references[${i}].originalLocation`);
   });
   whole(root.unchangedReferenceGroups, 'unchangedReferenceGroups');
   if (root.memory !== undefined) {
@@ -139,12 +142,12 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
       const rate = object(memory.perIteration, 'memory.perIteration');
       for (const key of ['rss', 'heapUsed', 'external']) number(rate[key], `memory.perIteration.${key}`);
     }
-    if (memory.nativeLeakSuspected !== undefined && memory.nativeLeakSuspected !== null) {
-      const suspected = object(memory.nativeLeakSuspected, 'memory.nativeLeakSuspected');
-      array(suspected.names, 'memory.nativeLeakSuspected.names').forEach((name, i) => string(name, `memory.nativeLeakSuspected.names[${i}]`));
-      string(suspected.message, 'memory.nativeLeakSuspected.message');
-      string(suspected.valgrind, 'memory.nativeLeakSuspected.valgrind');
-    }
+  }
+  if (root.nativeMemory !== undefined && root.nativeMemory !== null) {
+    const row = group(root.nativeMemory, 'nativeMemory');
+    oneOf(row.measure, 'nativeMemory.measure', ['malloc-in-use', 'rss']);
+    string(row.explanation, 'nativeMemory.explanation');
+    nullable(string)(row.valgrind, 'nativeMemory.valgrind');
   }
   if (root.ledger !== undefined && typeof object(root.ledger, 'ledger').found !== 'boolean') fail('ledger.found', 'true or false');
   array(root.notes, 'notes').forEach((note, i) => string(note, `notes[${i}]`));

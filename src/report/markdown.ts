@@ -1,5 +1,5 @@
 import type { GroupOutcome } from '../analysis/budget.js';
-import type { AnalysisResult, AsyncContextRow, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult } from '../analysis/result.js';
 import { escapeMarkdown, markdownCode, markdownCodeBlock } from './escape.js';
 import {
   comparisonText,
@@ -12,8 +12,14 @@ import {
   formatSigned,
   frameText,
   hasLedgerRows,
+  budgetText,
+  growthText,
+  isNativeMemory,
   kindLabel,
+  leakKindOf,
   leakKindText,
+  liveText,
+  nativeMeasureText,
   ledgerFound,
   ledgerOf,
   ledgerText,
@@ -23,9 +29,13 @@ import {
   outcomeText,
   pathText,
   plural,
+  rateText,
+  referenceLocation,
   reportNotes,
   rowOf,
+  siteFrame,
   statusText,
+  type Row,
 } from './format.js';
 import type { ReportInput } from './types.js';
 
@@ -81,13 +91,21 @@ export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string 
     out.push('| result | name | location | live | growth | per iteration | budget | retained | verdict |', '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
     for (const g of referenceGroups.slice(0, MARKDOWN_MAX_ROWS)) {
       const row = result.references[g.index]!;
-      const location = row.location === null ? '' : markdownCode(frameText(row.location, cwd), { inTable: true });
+      const location = referenceLocation(row) === null ? '' : markdownCode(frameText(referenceLocation(row)!, cwd), { inTable: true });
       out.push(tableRow([`${MARK[g.status]} ${statusText(g)}`, markdownCode(row.name, { inTable: true }), location, formatLive(row.live), formatSigned(row.growth), formatRate(row.perIteration), formatBudget(g.maxPerIteration), formatBytes(row.retainedSize), row.verdict]));
     }
     out.push(...more(referenceGroups.length), '');
   }
   if (result.unchangedReferenceGroups > 0) {
     out.push(`${plural(result.unchangedReferenceGroups, 'reference group')} held by global handles did not change (Node's own handles): not listed.`, '');
+  }
+
+  const native = gate.groups.find((g) => g.kind === 'native-memory');
+  if (native) {
+    const row = rowOf(result, native);
+    out.push('### Native memory', '');
+    out.push('| result | measure | per snapshot | growth | per iteration | budget | verdict |', '| --- | --- | --- | ---: | ---: | ---: | --- |');
+    out.push(tableRow([`${MARK[native.status]} ${statusText(native)}`, isNativeMemory(row) ? nativeMeasureText(row) : '', liveText(row), growthText(row), rateText(row), budgetText(row, native.maxPerIteration), row.verdict]), '');
   }
 
   out.push(...memorySection(result));
@@ -114,34 +132,33 @@ export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string 
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function details(g: GroupOutcome, row: AsyncContextRow | ReferenceRow, cwd: string): string[] {
+function details(g: GroupOutcome, row: Row, cwd: string): string[] {
   const out = [`#### ${MARK[g.status]} ${markdownCode(row.name)} (${kindLabel(g.kind)})`, '', `- ${outcomeText(g, row)}`];
   const kind = leakKindText(row);
   if (kind !== null) out.push(`- kind: ${escapeMarkdown(kind)}`);
+  const evidence = leakKindOf(row)?.evidence;
+  if (evidence) out.push(`- evidence: ${escapeMarkdown(evidence)}`);
   const ledger = ledgerOf(row);
   if (ledger !== null) out.push(`- heap live ${formatLive(row.live)}; trace-event ledger (exact): ${ledgerText(ledger)}`);
   const explanation = explanationText(row);
   if (explanation !== null) out.push(`- ${escapeMarkdown(explanation)}`);
   if ('creationSites' in row) {
-    const sites = row.creationSites.map((site) => `${markdownCode(frameText(site.frame, cwd))} ×${site.count}`);
+    const sites = row.creationSites.map((site) => `${markdownCode(frameText(siteFrame(site), cwd))} ×${site.count}`);
     if (sites.length === 1) out.push(`- created at: ${sites[0]}`);
     else if (sites.length > 1) out.push('- created at:', ...sites.map((site) => `  - ${site}`));
     if (row.unclosedCallbackScopes) out.push(`- ${plural(row.unclosedCallbackScopes, 'callback scope')} opened and never closed`);
     const atTeardown = row.openAtWorkerTeardown.at(-1) ?? 0;
     if (atTeardown > 0) out.push(`- ${atTeardown} still open when a worker thread ended`);
-  } else if (row.location !== null) {
-    out.push(`- function at: ${markdownCode(frameText(row.location, cwd))}`);
+  } else if (referenceLocation(row) !== null) {
+    out.push(`- function at: ${markdownCode(frameText(referenceLocation(row)!, cwd))}`);
   }
+  if (isNativeMemory(row) && row.valgrind) out.push('- confirm it under valgrind:', '', markdownCodeBlock(row.valgrind, 'sh'));
   if (row.retainingPath) out.push(`- retaining path: ${markdownCode(pathText(row.retainingPath))}`);
   out.push('');
   return out;
 }
 
-/**
- * "Memory beside the heap": process.memoryUsage() and global handles per
- * snapshot, growth per iteration, and when native memory climbs while the
- * heap stays flat, the analysis's message and the valgrind command to confirm.
- */
+/** "Memory beside the heap": process.memoryUsage() and global handles per snapshot, growth per iteration. */
 function memorySection(result: AnalysisResult): string[] {
   const memory = memoryOf(result);
   if (memory === null) return [];
@@ -152,8 +169,6 @@ function memorySection(result: AnalysisResult): string[] {
     out.push(tableRow([markdownCode(label, { inTable: true }), ...bytes, formatCount(globalHandles), cleanupHooksAdded === null ? '–' : formatSigned(cleanupHooksAdded)]));
   }
   out.push('', memoryGrowthText(memory), '');
-  const suspected = memory.nativeLeakSuspected;
-  if (suspected) out.push(`⚠️ ${escapeMarkdown(suspected.message)}`, '', markdownCodeBlock(suspected.valgrind, 'sh'), '');
   return out;
 }
 

@@ -107,6 +107,20 @@ const CASES: Case[] = [
   { folder: 'worker-teardown', twin: 'ok', exit: 0, named: { fixture_worker_teardown_ok: { live: [0, 0], counters: c(0, 0), openAtWorkerTeardown: [0, 0] } }, frames: [1, 1], references: {} },
   { folder: 'reference', twin: 'leak', exit: 1, named: {}, frames: [1, 1], references: { fixtureLeakedCallback: [2, 22] } },
   { folder: 'reference', twin: 'ok', exit: 0, named: {}, frames: [1, 1], references: {} },
+  // Three unrelated leaks at one per call: two contexts (2 frames per call) and a napi_ref to a function.
+  {
+    folder: 'coincident-rates', twin: 'leak', exit: 1,
+    named: { fixture_coincident_null: { live: [2, 22], counters: c(22, 0) }, fixture_coincident_object: { live: [2, 22], counters: c(22, 0) } },
+    frames: [5, 45], references: { fixtureCoincidentCallback: [2, 22] },
+  },
+  {
+    folder: 'coincident-rates', twin: 'ok', exit: 0,
+    named: { fixture_coincident_null_ok: { live: [0, 0], counters: c(22, 22) }, fixture_coincident_object_ok: { live: [0, 0], counters: c(22, 22) } },
+    frames: [1, 1], references: {},
+  },
+  // Native memory only; one step (two snapshots) is not enough to call it a leak.
+  { folder: 'wrapped-weak-ref', twin: 'leak', exit: 0, named: {}, frames: [1, 1], references: {} },
+  { folder: 'wrapped-weak-ref', twin: 'ok', exit: 0, named: {}, frames: [1, 1], references: {} },
 ];
 
 /** Where versions differ (napi-internals.md §1.3, §1.4). */
@@ -121,13 +135,12 @@ function expectedFor(major: number, k: Case): Case {
   return e;
 }
 
-const FRAMES = '(unnamed: async context frames, one per open async context or resource, Node 22+)';
-
 interface AnalysisJson {
   verdict: string;
   agent: { found: boolean; node: string | null };
-  asyncContexts: Array<{ name: string; named: boolean; live: number[]; counters: Counters | null; openAtWorkerTeardown: number[] }>;
-  references: Array<{ name: string; live: number[] }>;
+  asyncContexts: Array<{ name: string; named: boolean; live: number[]; counters: Counters | null; openAtWorkerTeardown: number[]; contextFrames: number[] | null; verdict: string }>;
+  references: Array<{ name: string; live: number[]; verdict: string }>;
+  nativeMemory: { verdict: string } | null;
   capture: { ok: boolean; manifest: { node: { version: string; execPath: string }; snapshots: Array<{ file: string }> } };
 }
 
@@ -180,10 +193,18 @@ describe.each(Object.entries(NODE_MATRIX as Record<string, string>).map(([major,
 
     const named = Object.fromEntries(json.asyncContexts.filter((row) => row.named).map((row) => [row.name, { live: row.live, counters: row.counters, ...(row.openAtWorkerTeardown.some(Boolean) || k.folder === 'worker-teardown' ? { openAtWorkerTeardown: row.openAtWorkerTeardown } : {}) }]));
     expect(named).toEqual(e.named);
-    const unnamed = Object.fromEntries(json.asyncContexts.filter((row) => !row.named).map((row) => [row.name, row.live]));
-    expect(unnamed).toEqual(e.frames[0] === 0 && e.frames[1] === 0 ? {} : { [FRAMES]: e.frames });
+    // One bug, one row: every context frame (Node 22+) belongs to the named
+    // row whose open contexts hold it; Node's own one is not listed.
+    expect(json.asyncContexts.filter((row) => !row.named).map((row) => row.name)).toEqual([]);
+    const frames = Object.fromEntries(json.asyncContexts.filter((row) => row.contextFrames !== null).map((row) => [row.name, row.contextFrames]));
+    const open = Object.entries(e.named).filter(([, row]) => row.live[1] > 0 && !row.openAtWorkerTeardown);
+    const perRow = (i: 0 | 1) => (e.frames[i] - (major < 22 ? 0 : 1)) / Math.max(1, open.length);
+    expect(frames).toEqual(major < 22 ? {} : Object.fromEntries(open.map(([name]) => [name, [perRow(0), perRow(1)]])));
     const references = Object.fromEntries(json.references.map((row) => [row.name, row.live]));
     expect(references).toEqual(e.references);
+    // Each leaking name or reference group is exactly one failing group.
+    const failing = [...json.asyncContexts, ...json.references, ...(json.nativeMemory ? [json.nativeMemory] : [])].filter((row) => row.verdict === 'leak');
+    expect(failing).toHaveLength(open.length + (k.folder === 'worker-teardown' && k.twin === 'leak' ? 1 : 0) + Object.keys(e.references).length);
   });
 
   it('the snapshots hold what the analysis says: agent records read back from each file', async () => {
@@ -244,7 +265,7 @@ describe.each(Object.entries(NODE_MATRIX as Record<string, string>).map(([major,
       const json = results.get(label)?.json;
       if (!json) return '?';
       const named = json.asyncContexts.filter((row) => row.named && row.live.some(Boolean)).map((row) => row.live.join('→'));
-      const frames = json.asyncContexts.find((row) => !row.named)?.live.join('→');
+      const frames = json.asyncContexts.filter((row) => row.contextFrames !== null).map((row) => row.contextFrames!.join('→')).join(' ');
       const refs = json.references.map((row) => `${row.name} ${row.live.join('→')}`);
       return [named.length ? named.join(' ') : '0', frames ? `frames ${frames}` : '', ...refs].filter(Boolean).join('; ');
     };

@@ -1,15 +1,15 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
+import type { Budgets } from '../../analysis/budget.js';
 import type { AnalysisResult } from '../../analysis/result.js';
 import type { AttachProgress, AttachResult } from '../../attach/attach.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { EXIT_LEAK } from '../exit-codes.js';
+import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
 import { formatBytes } from '../format.js';
 import { analysisProgressReporter } from '../progress.js';
-import { renderAnalysis } from '../render-analysis.js';
-import { wholeNumber } from '../usage-error.js';
+import { UsageError, wholeNumber } from '../usage-error.js';
 
-interface AttachFlags {
+interface AttachFlags extends GateFlags {
   out: string;
   snapshots: string;
   interval: string;
@@ -21,7 +21,7 @@ interface AttachFlags {
 }
 
 export function registerAttach(program: Command): void {
-  program
+  const command = program
     .command('attach')
     .description('attach to a running node process through its inspector, take heap snapshots there, then the diff analysis')
     .usage('<pid> --out <dir> [--snapshots <k>] [--interval <ms>] [--port <n>] [--inject-agent] [--json <file>]')
@@ -33,8 +33,13 @@ export function registerAttach(program: Command): void {
     .option('--host <address>', 'loopback address of the inspector: 127.0.0.1 or ::1 (no other host is accepted)')
     .option('--inject-agent', 'install the agent in the process: names the async contexts created after attaching')
     .option('--no-analysis', 'only capture (no analysis; exit 0 once the snapshots are written)')
-    .option('--json <file>', 'also write the result as JSON (with a capture field) to this file')
+    .option('--json <file>', 'also write the result as JSON (with a capture field) to this file');
+  addGateOptions(command)
     .action(async (pidText: string, flags: AttachFlags) => {
+      if (!flags.analysis && (flags.report !== undefined || flags.maxPerIteration !== undefined || flags.config !== undefined)) {
+        throw new UsageError('--report, --max-per-iteration and --config apply to the analysis: drop --no-analysis to use them');
+      }
+      const budgets = resolveBudgets(flags);
       // Loaded when used: the inspector client (and its WebSocket library) would
       // otherwise slow every other command's start-up.
       const { attach } = await import('../../attach/attach.js');
@@ -59,12 +64,12 @@ export function registerAttach(program: Command): void {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       }
-      await finishAttach(result, flags);
+      await finishAttach(result, flags, budgets);
     });
 }
 
-/** As capture ends: the analysis when there are two snapshots or more; a failed attach is still exit 2 after it. */
-async function finishAttach(result: AttachResult, flags: AttachFlags): Promise<void> {
+/** As capture ends: the analysis when there are two snapshots or more, delivered like diff's; a failed attach is still exit 2 after it. */
+async function finishAttach(result: AttachResult, flags: AttachFlags, budgets: Budgets): Promise<void> {
   const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
   const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
   const where = relative(process.cwd(), manifest.outDir) || '.';
@@ -73,12 +78,11 @@ async function finishAttach(result: AttachResult, flags: AttachFlags): Promise<v
     process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
     const { analyzeAttach } = await import('../../attach/attach.js');
     analysis = await analyzeAttach(result, { onProgress: analysisProgressReporter() });
-    if (analysis) process.stdout.write(renderAnalysis(analysis));
+    if (analysis) deliverResult(analysis, budgets, flags, { saved: { ...analysis, capture } });
   }
   if (flags.json) writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
   if (!ok) throw new Error(failure ?? 'attach failed');
-  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json\n`);
-  if (analysis?.verdict === 'leak') process.exitCode = EXIT_LEAK;
+  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json${flags.report ? '; no report (nothing to analyse)' : ''}\n`);
 }
 
 /** One stderr line per step. */

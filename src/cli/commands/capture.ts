@@ -9,7 +9,7 @@ import type { Budgets } from '../../analysis/budget.js';
 import { analysisProgressReporter } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from './report.js';
+import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
 
 interface CaptureFlags extends GateFlags {
   scenario?: string;
@@ -35,7 +35,7 @@ export function registerCapture(program: Command): void {
     .option('--snapshots <k>', 'scenario: snapshots to write (at least 2)', '3')
     .option('--warmup <n>', 'scenario: iterations before the first snapshot', '10')
     .option('--interval <ms>', 'command: also snapshot every node process every <ms>')
-    .option('--timeout <ms>', 'stop the scenario process or command after <ms> (SIGTERM, SIGKILL 2 s later); snapshots written are kept, exit 2')
+    .option('--timeout <ms>', 'stop the command (or scenario process) after <ms>: SIGTERM, SIGKILL 2 s later. A command stopped this way ended normally: its snapshots are analysed (exit 0/1); a scenario that had not finished is exit 2')
     .option('--json <file>', 'also write the result (manifest-level) as JSON to this file')
     .argument('[command...]', 'command to run with the agent, after --');
   addGateOptions(capture)
@@ -99,7 +99,8 @@ async function finishCapture(result: CaptureResult, flags: CaptureFlags, budgets
     process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
     try {
       // Under valgrind --trace-children=yes the same capture line reaches the child that leaks.
-      analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter(), command: process.argv });
+      const noIterationCountsNote = manifest.mode === 'command' ? 'A command capture knows no iteration counts: perIteration is null. Its snapshots were taken at start-up, every --interval, on SIGUSR2 and at exit (takenAt in manifest.json).' : undefined;
+      analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote });
     } catch (error) {
       // A failed capture (full disk: manifest.json not updated) is reported by its own reason, below.
       if (ok) throw error;

@@ -4,7 +4,7 @@ import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { analysisProgressReporter } from '../progress.js';
 import { wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from './report.js';
+import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
 
 export function registerDiff(program: Command): void {
   const command = program

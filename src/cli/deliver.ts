@@ -1,0 +1,107 @@
+import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import { mergeBudgets, parseBudgetAssignment, type Budgets, type GateResult } from '../analysis/budget.js';
+import { CONFIG_FILE_NAME, findConfig, readConfig } from '../analysis/config.js';
+import type { AnalysisResult } from '../analysis/result.js';
+import { renderGithubAnnotations, reportInput, visible, writeReport } from '../report/index.js';
+import { formatRate, outcomeText, rowOf } from '../report/format.js';
+import { EXIT_LEAK } from './exit-codes.js';
+import { renderAnalysis, useColor } from './render-analysis.js';
+import { UsageError } from './usage-error.js';
+
+/**
+ * How every analysing command (diff, capture, attach, report) delivers a
+ * result: the same flags (reports, budgets, config), the same gate, the same
+ * files, terminal view and exit code.
+ */
+
+/** The flags every analysing command shares: reports, budgets, config. */
+export interface GateFlags {
+  report?: string;
+  maxPerIteration?: string[];
+  config?: string;
+}
+
+/** Adds --report, --max-per-iteration (repeatable) and --config to a command. */
+export function addGateOptions(command: Command, options: { reportRequired?: boolean } = {}): Command {
+  const report = 'write result.json, summary.md, report.html and junit.xml to this folder (and, on GitHub Actions, annotations and the job summary)';
+  if (options.reportRequired) command.requiredOption('--report <dir>', report);
+  else command.option('--report <dir>', report);
+  return command
+    .option('--max-per-iteration <name=n>', 'allow <name> to grow by up to n per iteration without failing (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--config <file>', `budgets and ignores (default: ./${CONFIG_FILE_NAME} when present)`);
+}
+
+/**
+ * The budgets of a run, read before any work starts so a bad flag or config
+ * fails at once: the config file (--config, else ./napi-heapdiff.config.json
+ * when present), then --max-per-iteration on top.
+ */
+export function resolveBudgets(flags: GateFlags, cwd = process.cwd()): Budgets {
+  const cli = (flags.maxPerIteration ?? []).map((text) => {
+    try {
+      return parseBudgetAssignment(text);
+    } catch (error) {
+      throw new UsageError(`--max-per-iteration: ${(error as Error).message}`);
+    }
+  });
+  const found = findConfig(cwd);
+  const file = flags.config ?? (found && (relative(cwd, found) || found));
+  return mergeBudgets(file === undefined ? undefined : readConfig(file), cli);
+}
+
+/**
+ * What every analysing command does with its result: decide the gate, write
+ * the report folder (when asked), print the terminal view and the gate, and
+ * on GitHub Actions the annotations and the job summary; sets exit code 1
+ * when a group fails. `saved` is what result.json holds (a capture's result
+ * carries its capture outcome).
+ */
+export function deliverResult(
+  result: AnalysisResult,
+  budgets: Budgets,
+  flags: GateFlags,
+  options: { saved?: AnalysisResult & { capture?: unknown }; terminal?: 'full' | 'gate' } = {},
+): GateResult {
+  const saved = options.saved ?? result;
+  const cwd = process.cwd();
+  const input = reportInput(saved, budgets, cwd);
+  const env = process.env;
+  if (flags.report) {
+    const written = writeReport(flags.report, input);
+    const where = relative(cwd, flags.report) || '.';
+    process.stderr.write(`napi-heapdiff: report written to ${where}: ${Object.values(written).map((w) => relative(flags.report!, w.path)).join(', ')}\n`);
+    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${written.markdown!.content}\n`);
+  }
+  const color = useColor(process.stdout);
+  if (options.terminal !== 'gate') process.stdout.write(renderAnalysis(result, { color }));
+  process.stdout.write(renderGate(input.gate, input.result, budgets, color, options.terminal === 'gate'));
+  if (flags.report && env.GITHUB_ACTIONS === 'true') process.stdout.write(renderGithubAnnotations(input));
+  if (input.gate.failed) process.exitCode = EXIT_LEAK;
+  return input.gate;
+}
+
+/**
+ * The gate on the terminal: after the full view only when budgets or ignores
+ * are in play (otherwise its verdict line says it all); alone (`always`) it
+ * lists every failing group.
+ */
+function renderGate(gate: GateResult, result: AnalysisResult, budgets: Budgets, color: boolean, always: boolean): string {
+  if (!always && budgets.maxPerIteration.size === 0 && budgets.ignore.size === 0) return '';
+  const paint = (code: string, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const out: string[] = always ? [] : [''];
+  for (const g of gate.groups) {
+    if (g.maxPerIteration === null && g.status !== 'ignored' && !(always && g.status === 'fail')) continue;
+    out.push(`gate: ${visible(g.name)}: ${outcomeText(g, rowOf(result, g))}`);
+  }
+  for (const name of gate.unmatchedBudgets) out.push(`gate: the budget for ${JSON.stringify(name)} matched no group`);
+  for (const name of gate.unmatchedIgnores) out.push(`gate: the ignored name ${JSON.stringify(name)} matched no group`);
+  const failing = gate.groups.filter((g) => g.status === 'fail');
+  out.push(
+    failing.length > 0
+      ? paint('1;31', `FAIL: ${failing.map((g) => `${visible(g.name)} (${g.reason === 'over-budget' ? `${formatRate(g.perIteration)}/iteration over ${g.maxPerIteration}` : 'leak'})`).join(', ')}`)
+      : paint('32', 'pass: no group leaks beyond its budget'),
+  );
+  return `${out.join('\n')}\n`;
+}
