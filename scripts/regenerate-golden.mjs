@@ -18,7 +18,7 @@
 // second one would double the repository's share. snapshots/captures.json
 // records the exact Node version, command, label, iterations and checksums.
 // Heap layouts differ from run to run, so after a regeneration the exact node
-// and edge counts in test/golden.test.ts must be updated (the script prints
+// and edge counts in test/snapshot/golden.test.ts must be updated (the script prints
 // them); the attributed counts must not change.
 //
 // Needs: npm run build, node native-fixtures/build.mjs.
@@ -138,7 +138,7 @@ class MiniHeap {
  * would: (Global handles) holding `1 + extra` empty resources of NULL-resource
  * contexts, `1 + extra` context frames (edge "undefined_value"), one weak
  * handle, `1 + extra` strong refs to a closure, and one object of class Foo.
- * Self sizes: see SELF_SIZE below; totals are checked by test/golden.test.ts.
+ * Self sizes: see SELF_SIZE below; totals are checked by test/snapshot/golden.test.ts.
  */
 function scene(meta, { extra = 0, oddball = 'undefined', withLocation = true, fooClass = 'Foo' } = {}) {
   const h = new MiniHeap(meta);

@@ -12,7 +12,8 @@ export type { StringTable } from './snapshot/string-table.js';
 export { resolveLayout, type SnapshotLayout } from './snapshot/layout.js';
 export { SnapshotFormatError, type SnapshotAnomaly } from './snapshot/errors.js';
 
-export { HeapGraph, NONE } from './graph/heap-graph.js';
+export { HeapGraph } from './graph/heap-graph.js';
+export { NONE } from './graph/none.js';
 export { aggregateByClass, type ClassAggregate } from './graph/aggregate.js';
 export { retainingPath, type PathStep as GraphPathStep } from './graph/distances.js';
 export { findGlobalHandlesRoot, globalHandleGroups, type GlobalHandleGroup } from './graph/global-handles.js';

@@ -1,17 +1,14 @@
-import { NONE, type HeapGraph } from '../graph/heap-graph.js';
+import { RECORD_TAG_PREFIX, REGISTRY_CLASS, REGISTRY_MARKER } from '../capture/protocol.js';
+import type { HeapGraph } from '../graph/heap-graph.js';
+import { NONE } from '../graph/none.js';
 
 /**
  * Reads what the napi-heapdiff agent (src/agent/agent.cts) left in a heap
  * snapshot: its registry, per async type the hook counters, the records of
  * async contexts still open, and what workers reported open at teardown.
- * The schema is described at the top of agent.cts; constants here must match.
+ * The schema is described at the top of agent.cts; its names are capture/protocol.ts's.
  */
 
-export const REGISTRY_CLASS = 'NapiHeapdiffRegistry';
-export const REGISTRY_MARKER = 'napi-heapdiff agent registry';
-export const RECORD_TAG_PREFIX = 'napi:';
-/** The `stack` of a record whose creation stack the agent did not sample. */
-export const STACK_NOT_SAMPLED = '(creation stack not sampled)';
 
 export interface HookCounters {
   init: number;

@@ -1,10 +1,11 @@
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
+import type { FolderManifest } from '../capture-folder/manifest.js';
 import { retainingPath } from '../graph/distances.js';
 import { HeapGraph } from '../graph/heap-graph.js';
 import { loadCaptureLedger } from '../ledger/capture-ledger.js';
 import type { Ledger, NameLedger } from '../ledger/ledger.js';
 import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
-import { STACK_NOT_SAMPLED } from './agent-records.js';
+import { STACK_NOT_SAMPLED } from '../capture/protocol.js';
 import { groupKey, parseGroupKey, takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
 import { explainRow } from './explain-row.js';
 import { foldUnnamedGroups } from './fold-unnamed.js';
@@ -25,6 +26,8 @@ export interface SnapshotInput {
   pid?: number;
   /** process.memoryUsage() of that process when it was taken. */
   memory?: MemoryReading;
+  /** The capture folder it came from, with its manifest (its ledger is joined when every input shares it). */
+  capture?: { folder: string; manifest: FolderManifest };
 }
 
 export interface AnalyzeOptions {
@@ -60,8 +63,9 @@ interface Draft {
  * come from the last one.
  */
 export async function analyzeSnapshots(inputs: SnapshotInput[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-  const folders = new Set(inputs.map((input) => dirname(input.file)));
-  const fromFolder = options.ledger === undefined && folders.size === 1 ? loadCaptureLedger([...folders][0]!, inputs[0]!.pid) : undefined;
+  const capture = inputs[0]!.capture;
+  const oneCapture = capture !== undefined && inputs.every((input) => input.capture?.manifest === capture.manifest);
+  const fromFolder = options.ledger === undefined && oneCapture ? loadCaptureLedger(capture.folder, capture.manifest, inputs[0]!.pid) : undefined;
   const ledger = options.ledger ?? fromFolder?.ledger;
   const censuses: SnapshotCensus[] = [];
   const retained = new Map<string, number>();

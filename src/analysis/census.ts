@@ -1,5 +1,6 @@
 import { findGlobalHandlesRoot } from '../graph/global-handles.js';
-import { NONE, type HeapGraph } from '../graph/heap-graph.js';
+import type { HeapGraph } from '../graph/heap-graph.js';
+import { NONE } from '../graph/none.js';
 import { readAgentRecords, type AgentRecords, type HookCounters, type StackCount } from './agent-records.js';
 import { HANDLE_RULES } from './rules/index.js';
 import { LocationIndex } from './source-location.js';

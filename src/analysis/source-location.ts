@@ -1,4 +1,5 @@
-import { NONE, type HeapGraph } from '../graph/heap-graph.js';
+import type { HeapGraph } from '../graph/heap-graph.js';
+import { NONE } from '../graph/none.js';
 
 /** Where a function was defined, 1-based like editors and stack traces. */
 export interface SourceLocation {

@@ -1,16 +1,15 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { analyzeSnapshots, type AnalyzeOptions } from '../analysis/analyze.js';
 import type { AnalysisResult } from '../analysis/result.js';
-import { resolveSnapshotInputs } from '../analysis/snapshot-inputs.js';
-import { removePreviousCapture, removeTemporaryFiles, type SnapshotEntry } from '../capture/manifest.js';
-import { MANIFEST_FILE } from '../capture/protocol.js';
-import { requireBuiltAgent } from '../capture/session.js';
+import { captureInputs } from '../analysis/snapshot-inputs.js';
+import { writeManifest, type AgentStatus, type AttachEnding, type AttachManifest, type LoopbackHost, type SnapshotEntry } from '../capture-folder/manifest.js';
+import { CaptureInputError } from '../capture/errors.js';
+import { checkCaptureFolder, finishCapture, openCaptureFolder, type CaptureResult } from '../capture/lifecycle.js';
+import { requireBuiltAgent } from '../capture/protocol.js';
 import { toolVersion } from '../capture/version.js';
 import { AttachInputError, InspectorDisconnectedError } from './errors.js';
 import { InspectorClient } from './inspector-client.js';
-import { writeAttachManifest, type AttachEnding, type AttachManifest } from './manifest.js';
 import {
   OBJECT_GROUP,
   closeTargetInspector,
@@ -21,13 +20,12 @@ import {
   settleTarget,
   targetInfo,
   uninstallAgent,
-  type AgentStatus,
   type RemoteAgent,
   type TargetInfo,
 } from './remote-agent.js';
 import { streamHeapSnapshot } from './snapshot-stream.js';
 import { startTracing, type TraceRecorder } from './tracing.js';
-import { activateInspector, checkTargetProcess, inspectorTarget, isAlive, loopbackHost, portClosed, webSocketUrl, type InspectorEndpoint, type LoopbackHost } from './target.js';
+import { activateInspector, checkTargetProcess, inspectorTarget, isAlive, loopbackHost, portClosed, webSocketUrl, type InspectorEndpoint } from './target.js';
 
 export interface AttachOptions {
   /** The running Node.js process. */
@@ -64,16 +62,8 @@ export type AttachProgress =
   | { kind: 'detached'; inspectorClosed: boolean; agentRemoved: boolean }
   | { kind: 'ended'; ending: AttachEnding };
 
-export interface AttachResult {
-  /** True when every snapshot was written. */
-  ok: boolean;
-  /** One line: why not, for the CLI to print. */
-  failure: string | undefined;
-  manifest: AttachManifest;
-  manifestPath: string;
-  /** Absolute paths of the snapshots, in order. */
-  snapshotFiles: string[];
-}
+/** How the attach went (ok when every snapshot was written) and its manifest. */
+export type AttachResult = CaptureResult<AttachManifest>;
 
 const DEFAULTS = { activationTimeoutMs: 5_000, requestTimeoutMs: 30_000, settleTimeoutMs: 5_000 };
 
@@ -100,7 +90,6 @@ const DEFAULTS = { activationTimeoutMs: 5_000, requestTimeoutMs: 30_000, settleT
 export async function attach(options: AttachOptions): Promise<AttachResult> {
   const report = options.onProgress ?? (() => {});
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
-  const settleTimeoutMs = options.settleTimeoutMs ?? DEFAULTS.settleTimeoutMs;
   const { pid, snapshots, intervalMs } = options;
   if (!Number.isSafeInteger(snapshots) || snapshots < 1) throw new AttachInputError(`--snapshots must be a whole number ≥ 1 (got ${snapshots})`);
   if (!Number.isSafeInteger(intervalMs) || intervalMs < 0) throw new AttachInputError(`--interval must be a whole number of ms ≥ 0 (got ${intervalMs})`);
@@ -108,12 +97,73 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     throw new AttachInputError(`--port must be a TCP port, 1-65535 (got ${options.port})`);
   }
   const host = options.host === undefined ? undefined : loopbackHost(options.host);
-  const agentPath = options.injectAgent ? requireBuiltAgent() : undefined;
+  const agentPath = options.injectAgent ? asAttachInput(requireBuiltAgent) : undefined;
   checkTargetProcess(pid, options.port === undefined);
-  const outDir = checkOutDir(options.outDir);
+  const outDir = asAttachInput(() => checkCaptureFolder(options.outDir));
   options.signal?.throwIfAborted();
 
-  // Find (or open) the inspector, then connect.
+  const { endpoint, client, info } = await connect(options, host, requestTimeoutMs);
+  // From here on the capture runs: the manifest says how it went.
+  const manifest = attachManifest(outDir, options, endpoint, info);
+  try {
+    openCaptureFolder(manifest);
+  } catch (error) {
+    if (endpoint.openedByUs && client.isOpen) await closeTargetInspector(client, requestTimeoutMs);
+    await client.close();
+    throw new AttachInputError((error as Error).message);
+  }
+  report({ kind: 'inspector', pid, host: endpoint.host, port: endpoint.port, openedByUs: endpoint.openedByUs });
+  report({ kind: 'connected', pid, node: info.version, argv: info.argv });
+
+  const notes: string[] = [];
+  const note = (message: string) => {
+    notes.push(message);
+    report({ kind: 'note', message });
+  };
+  const session: Session = { client, manifest, agent: undefined, tracing: undefined, note };
+  let ending: AttachEnding;
+  try {
+    await prepareTarget(session, options, agentPath, requestTimeoutMs);
+    await takeSnapshots(session, options, requestTimeoutMs);
+    ending = { how: 'completed', exitCode: null, signal: null };
+  } catch (error) {
+    ending = await endingFor(error, pid, outDir, manifest.snapshots.length, snapshots, client, options.signal);
+  }
+  await detach(session, endpoint, ending, requestTimeoutMs);
+  report({ kind: 'detached', inspectorClosed: manifest.attach.inspectorClosed, agentRemoved: manifest.attach.agentRemoved });
+
+  if (ending.how === 'exited') {
+    const entry = manifest.processes[0]!;
+    entry.ended = { how: 'unknown', exitCode: null, signal: null };
+    entry.endedAt = new Date().toISOString();
+  }
+  const result = finishCapture(manifest, ending, notes);
+  report({ kind: 'ended', ending });
+  return result;
+}
+
+/** What the steps of one attach share. */
+interface Session {
+  client: InspectorClient;
+  manifest: AttachManifest;
+  agent: RemoteAgent | undefined;
+  tracing: TraceRecorder | undefined;
+  note: (message: string) => void;
+}
+
+/** The library's own input checks throw CaptureInputError; an attach's callers expect AttachInputError. */
+function asAttachInput<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof CaptureInputError) throw new AttachInputError(error.message);
+    throw error;
+  }
+}
+
+/** Finds (or opens) the target's inspector, connects, and checks the inspector is the target's. */
+async function connect(options: AttachOptions, host: LoopbackHost | undefined, requestTimeoutMs: number): Promise<{ endpoint: InspectorEndpoint; client: InspectorClient; info: TargetInfo }> {
+  const { pid } = options;
   const endpoint: InspectorEndpoint = options.port !== undefined
     ? { host: host ?? '127.0.0.1', port: options.port, openedByUs: false }
     : await activateInspector({ pid, host, timeoutMs: options.activationTimeoutMs ?? DEFAULTS.activationTimeoutMs, signal: options.signal });
@@ -125,34 +175,32 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   } catch (error) {
     throw new AttachInputError(`cannot connect to the inspector of process ${pid} at ${url}: ${(error as Error).message}`);
   }
-
-  /** Leaves before the capture starts: an inspector this attach opened is closed again. */
-  const abandon = async (message: string): Promise<never> => {
-    if (endpoint.openedByUs && client.isOpen) await closeTargetInspector(client, requestTimeoutMs);
-    await client.close();
-    throw new AttachInputError(message);
-  };
   let info: TargetInfo;
   try {
     info = await targetInfo(client, requestTimeoutMs);
   } catch (error) {
-    return abandon(`the inspector at ${endpoint.host}:${endpoint.port} does not answer: ${(error as Error).message}`);
+    // Leaving before the capture starts: an inspector this attach opened is closed again.
+    if (endpoint.openedByUs && client.isOpen) await closeTargetInspector(client, requestTimeoutMs);
+    await client.close();
+    throw new AttachInputError(`the inspector at ${endpoint.host}:${endpoint.port} does not answer: ${(error as Error).message}`);
   }
   if (info.pid !== pid) {
     await client.close();
     throw new AttachInputError(`the inspector at ${endpoint.host}:${endpoint.port} belongs to process ${info.pid}, not ${pid}`);
   }
+  return { endpoint, client, info };
+}
 
-  // From here on the capture runs: the manifest says how it went.
+function attachManifest(outDir: string, options: AttachOptions, endpoint: InspectorEndpoint, info: TargetInfo): AttachManifest {
   const startedAt = new Date();
-  const manifest: AttachManifest = {
+  return {
     schemaVersion: 1,
     tool: { name: 'napi-heapdiff', version: toolVersion() },
     mode: 'attach',
     status: 'running',
     outDir,
     attach: {
-      pid,
+      pid: options.pid,
       host: endpoint.host,
       port: endpoint.port,
       inspector: endpoint.openedByUs ? 'opened' : 'already-open',
@@ -160,8 +208,8 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       agent: 'none',
       agentInjectedAt: null,
       agentRemoved: false,
-      snapshots,
-      intervalMs,
+      snapshots: options.snapshots,
+      intervalMs: options.intervalMs,
     },
     node: { version: info.version, execPath: info.execPath },
     startedAt: startedAt.toISOString(),
@@ -169,7 +217,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     durationMs: null,
     ended: { how: 'running', exitCode: null, signal: null },
     processes: [{
-      pid,
+      pid: options.pid,
       argv: info.argv,
       node: info.version,
       startedAt: new Date(startedAt.getTime() - info.uptimeMs).toISOString(),
@@ -178,97 +226,91 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     }],
     snapshots: [],
   };
-  try {
-    makeFolder(outDir);
-    removePreviousCapture(outDir);
-    writeAttachManifest(manifest);
-  } catch (error) {
-    return abandon(`cannot write into output folder ${options.outDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+}
+
+/** The agent (found preloaded, or injected when asked), the heap profiler and the trace-event ledger. */
+async function prepareTarget(session: Session, options: AttachOptions, agentPath: string | undefined, requestTimeoutMs: number): Promise<void> {
+  const { client, manifest, note } = session;
+  session.agent = await findPreloadedAgent(client, requestTimeoutMs);
+  if (!session.agent && agentPath) {
+    session.agent = await injectAgent(client, agentPath, requestTimeoutMs);
+    manifest.attach.agentInjectedAt = new Date().toISOString();
+  } else if (session.agent && options.injectAgent) {
+    note(`process ${options.pid} already runs the agent (preloaded): not injected again; names cover its whole run`);
   }
-  report({ kind: 'inspector', pid, host: endpoint.host, port: endpoint.port, openedByUs: endpoint.openedByUs });
-  report({ kind: 'connected', pid, node: info.version, argv: info.argv });
-
-  const notes: string[] = [];
-  const note = (message: string) => {
-    notes.push(message);
-    report({ kind: 'note', message });
-  };
-  let agent: RemoteAgent | undefined;
-  let ending: AttachEnding;
-  let tracing: TraceRecorder | undefined;
+  manifest.attach.agent = session.agent?.status ?? 'none';
+  options.onProgress?.({ kind: 'agent', agent: manifest.attach.agent, requested: options.injectAgent === true });
+  writeManifest(manifest);
+  await client.send('HeapProfiler.enable', {}, { timeoutMs: requestTimeoutMs });
   try {
-    agent = await findPreloadedAgent(client, requestTimeoutMs);
-    if (!agent && agentPath) {
-      agent = await injectAgent(client, agentPath, requestTimeoutMs);
-      manifest.attach.agentInjectedAt = new Date().toISOString();
-    } else if (agent && options.injectAgent) {
-      note(`process ${pid} already runs the agent (preloaded): not injected again; names cover its whole run`);
-    }
-    manifest.attach.agent = agent?.status ?? 'none';
-    report({ kind: 'agent', agent: manifest.attach.agent, requested: options.injectAgent === true });
-    writeAttachManifest(manifest);
-    await client.send('HeapProfiler.enable', {}, { timeoutMs: requestTimeoutMs });
-    try {
-      tracing = await startTracing(client, requestTimeoutMs);
-    } catch (error) {
-      note(`no lifecycle ledger: the target's inspector refused NodeTracing.start (${(error as Error).message})`);
-    }
-
-    const first = Date.now();
-    let settleWarned = false;
-    for (let index = 1; index <= snapshots; index++) {
-      if (index > 1) await waitUntil(first + (index - 1) * intervalMs, client, options.signal);
-      options.signal?.throwIfAborted();
-      const t0 = performance.now();
-      const settled = await settleTarget(client, agent, settleTimeoutMs);
-      if (!settled && !settleWarned) {
-        settleWarned = true;
-        note(`process ${pid} did not finish an event-loop turn within ${settleTimeoutMs} ms before snapshot ${index} (its event loop is blocked?); destroys still queued then are not counted as destroyed`);
-      }
-      const t1 = performance.now();
-      await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
-      // Second-pass weak callbacks run from the loop: one more turn, one more GC (as the scenario harness does).
-      if (settled) await eventLoopTurns(client, 1, settleTimeoutMs);
-      await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
-      const t2 = performance.now();
-      const takenAt = new Date();
-      // The trace clock and memory of the target, to cut the ledger at this
-      // snapshot. Sent back to back with the snapshot request: the target
-      // dispatches both in one go, so none of its JavaScript runs between the
-      // clock and the heap (the ledger's cut is the heap's moment).
-      const name = `snapshot-${index}.heapsnapshot`;
-      const clockReply = evaluate(client, '({ us: Number(process.hrtime.bigint() / 1000n), memory: process.memoryUsage() })', { returnByValue: true, timeoutMs: requestTimeoutMs });
-      const streamed = streamHeapSnapshot(client, join(outDir, name), { signal: options.signal });
-      const [reply, { bytes }] = await Promise.all([clockReply, streamed]);
-      const clock = reply.value as { us: number; memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number } };
-      const t3 = performance.now();
-      const snapshot: SnapshotEntry = {
-        index,
-        file: name,
-        label: index === 1 ? 't+0s' : `t+${formatSeconds(takenAt.getTime() - Date.parse(manifest.snapshots[0]!.takenAt))}s`,
-        pid,
-        takenAt: takenAt.toISOString(),
-        bytes,
-        settleMs: round(t1 - t0),
-        gcMs: round(t2 - t1),
-        writeMs: round(t3 - t2),
-        takenAtUs: clock.us,
-        memory: { rss: clock.memory.rss, heapUsed: clock.memory.heapUsed, external: clock.memory.external, arrayBuffers: clock.memory.arrayBuffers },
-      };
-      manifest.snapshots.push(snapshot);
-      writeAttachManifest(manifest);
-      report({ kind: 'snapshot', snapshot, expected: snapshots });
-    }
-    ending = { how: 'completed', exitCode: null, signal: null };
+    session.tracing = await startTracing(client, requestTimeoutMs);
   } catch (error) {
-    ending = await endingFor(error, pid, outDir, manifest.snapshots.length, snapshots, client, options.signal);
+    note(`no lifecycle ledger: the target's inspector refused NodeTracing.start (${(error as Error).message})`);
   }
+}
 
-  // Detach: the target keeps running as it did before.
+/** k snapshots, --interval ms apart: each after letting pending destroys through and two GCs. */
+async function takeSnapshots(session: Session, options: AttachOptions, requestTimeoutMs: number): Promise<void> {
+  const { client, manifest, note } = session;
+  const { pid, snapshots, intervalMs } = options;
+  const settleTimeoutMs = options.settleTimeoutMs ?? DEFAULTS.settleTimeoutMs;
+  const first = Date.now();
+  let settleWarned = false;
+  for (let index = 1; index <= snapshots; index++) {
+    if (index > 1) await waitUntil(first + (index - 1) * intervalMs, client, options.signal);
+    options.signal?.throwIfAborted();
+    const t0 = performance.now();
+    const settled = await settleTarget(client, session.agent, settleTimeoutMs);
+    if (!settled && !settleWarned) {
+      settleWarned = true;
+      note(`process ${pid} did not finish an event-loop turn within ${settleTimeoutMs} ms before snapshot ${index} (its event loop is blocked?); destroys still queued then are not counted as destroyed`);
+    }
+    const t1 = performance.now();
+    await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
+    // Second-pass weak callbacks run from the loop: one more turn, one more GC (as the scenario harness does).
+    if (settled) await eventLoopTurns(client, 1, settleTimeoutMs);
+    await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
+    const t2 = performance.now();
+    const takenAt = new Date();
+    // The trace clock and memory of the target, to cut the ledger at this
+    // snapshot: asked right behind the snapshot request, so the target reads
+    // them as soon as the snapshot is taken — its inspector dispatches every
+    // queued message before returning to JavaScript, so nothing of the
+    // program runs between the heap and the clock (the ledger's cut is the
+    // heap's moment, exactly).
+    const name = `snapshot-${index}.heapsnapshot`;
+    const streamed = streamHeapSnapshot(client, join(manifest.outDir, name), { signal: options.signal });
+    const clockReply = evaluate(client, '({ us: Number(process.hrtime.bigint() / 1000n), memory: process.memoryUsage() })', { returnByValue: true, timeoutMs: requestTimeoutMs });
+    const [{ bytes }, reply] = await Promise.all([streamed, clockReply]);
+    const clock = reply.value as { us: number; memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number } };
+    const t3 = performance.now();
+    const snapshot: SnapshotEntry = {
+      index,
+      file: name,
+      label: index === 1 ? 't+0s' : `t+${formatSeconds(takenAt.getTime() - Date.parse(manifest.snapshots[0]!.takenAt))}s`,
+      pid,
+      takenAt: takenAt.toISOString(),
+      bytes,
+      settleMs: round(t1 - t0),
+      gcMs: round(t2 - t1),
+      writeMs: round(t3 - t2),
+      takenAtUs: clock.us,
+      memory: { rss: clock.memory.rss, heapUsed: clock.memory.heapUsed, external: clock.memory.external, arrayBuffers: clock.memory.arrayBuffers },
+    };
+    manifest.snapshots.push(snapshot);
+    writeManifest(manifest);
+    options.onProgress?.({ kind: 'snapshot', snapshot, expected: snapshots });
+  }
+}
+
+/** The target keeps running as it did before: tracing stopped, an injected agent disabled, an inspector this attach opened closed. */
+async function detach(session: Session, endpoint: InspectorEndpoint, ending: AttachEnding, requestTimeoutMs: number): Promise<void> {
+  const { client, manifest, note, agent, tracing } = session;
+  const pid = manifest.attach.pid;
   if (client.isOpen && ending.how !== 'exited') {
     if (tracing) {
       try {
-        await tracing.stop(outDir, requestTimeoutMs);
+        await tracing.stop(manifest.outDir, requestTimeoutMs);
       } catch (error) {
         note(`no lifecycle ledger: stopping NodeTracing failed (${(error as Error).message})`);
       }
@@ -292,36 +334,6 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     note(`the inspector connection was lost; the inspector of process ${pid} may still be open on ${endpoint.host}:${endpoint.port}`);
   }
   await client.close();
-  report({ kind: 'detached', inspectorClosed: manifest.attach.inspectorClosed, agentRemoved: manifest.attach.agentRemoved });
-
-  // The ending.
-  const removed = removeTemporaryFiles(outDir);
-  if (removed.length > 0) notes.push(`removed ${removed.length} unfinished temporary file(s)`);
-  const entry = manifest.processes[0]!;
-  if (ending.how === 'exited') {
-    entry.ended = { how: 'unknown', exitCode: null, signal: null };
-    entry.endedAt = new Date().toISOString();
-  }
-  manifest.ended = ending;
-  manifest.status = ending.how === 'completed' ? 'completed' : 'failed';
-  manifest.endedAt = new Date().toISOString();
-  manifest.durationMs = Date.parse(manifest.endedAt) - Date.parse(manifest.startedAt);
-  if (notes.length > 0) manifest.notes = notes;
-  let failure = ending.how === 'completed' ? undefined : (ending.message ?? ending.how);
-  try {
-    writeAttachManifest(manifest);
-  } catch (error) {
-    // The manifest of the last snapshot stays (status "running"); the caller learns why.
-    failure ??= `cannot write ${join(outDir, MANIFEST_FILE)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-  }
-  report({ kind: 'ended', ending });
-  return {
-    ok: failure === undefined,
-    failure,
-    manifest,
-    manifestPath: join(outDir, MANIFEST_FILE),
-    snapshotFiles: manifest.snapshots.map((s) => join(outDir, s.file)),
-  };
 }
 
 /**
@@ -332,7 +344,7 @@ export async function analyzeAttach(result: AttachResult, options: AnalyzeOption
   const { manifest } = result;
   if (manifest.snapshots.length < 2) return undefined;
   const noIterationCountsNote = `An attach knows no iteration counts: perIteration is null. The snapshots were taken ${formatSeconds(manifest.attach.intervalMs)} s apart (takenAt in manifest.json).`;
-  const analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { ...options, noIterationCountsNote });
+  const analysis = await analyzeSnapshots(captureInputs(manifest.outDir, manifest), { ...options, noIterationCountsNote });
   analysis.notes.push(...attachNotes(manifest, analysis));
   return analysis;
 }
@@ -350,37 +362,6 @@ export function attachNotes(manifest: AttachManifest, analysis: AnalysisResult):
     notes.push(`Attached to running process ${pid} without the agent: attach again with --inject-agent to name the async contexts created from then on.`);
   }
   return notes;
-}
-
-/** An output folder that exists, or can be made: checked before the target is signalled, created once attached. */
-function checkOutDir(outDir: string): string {
-  const absolute = resolve(outDir);
-  for (let path = absolute; ; path = dirname(path)) {
-    let stats;
-    try {
-      stats = statSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && dirname(path) !== path) continue;
-      throw new AttachInputError(`cannot create output folder ${outDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    if (!stats.isDirectory()) throw new AttachInputError(path === absolute ? `output path ${outDir} is not a folder` : `cannot create output folder ${outDir}: ${path} is not a folder`);
-    try {
-      accessSync(path, constants.W_OK);
-    } catch {
-      throw new AttachInputError(`cannot create output folder ${outDir}: ${path} is not writable`);
-    }
-    return absolute;
-  }
-}
-
-/** mkdir -p, one level at a time (Node 20's recursive mkdirSync never returns for a path under /proc). */
-function makeFolder(path: string): void {
-  const missing: string[] = [];
-  for (let p = path; !existsSync(p); p = dirname(p)) {
-    if (dirname(p) === p) break;
-    missing.unshift(p);
-  }
-  for (const p of missing) mkdirSync(p);
 }
 
 /** Sleeps until `time` (Date.now() scale), ending early when the connection drops or `signal` aborts. */

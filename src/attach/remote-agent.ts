@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REGISTRY_MARKER } from '../analysis/agent-records.js';
+import { REGISTRY_MARKER } from '../capture/protocol.js';
 import { ENV_CAPTURE_DIR } from '../capture/protocol.js';
 import type { InspectorClient } from './inspector-client.js';
+import type { AgentStatus } from '../capture-folder/manifest.js';
 
 /**
  * The agent inside an attached process, driven over the DevTools protocol:
@@ -129,7 +130,6 @@ function exceptionText(details: NonNullable<EvaluateResult['exceptionDetails']>)
   return (details.exception?.description ?? details.text ?? 'exception').split('\n')[0]!;
 }
 
-export type AgentStatus = 'injected' | 'preloaded' | 'none';
 
 /** A handle on the agent in the target (objectId of { agent, installed, uninstall? }). */
 export interface RemoteAgent {

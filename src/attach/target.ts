@@ -4,9 +4,7 @@ import { connect } from 'node:net';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AttachInputError } from './errors.js';
-
-/** The only hosts attach connects to. */
-export type LoopbackHost = '127.0.0.1' | '::1';
+import type { LoopbackHost } from '../capture-folder/manifest.js';
 
 /** Node's default inspector port (also what SIGUSR1 opens unless --inspect-port says otherwise). */
 export const DEFAULT_INSPECTOR_PORT = 9229;

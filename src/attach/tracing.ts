@@ -1,9 +1,8 @@
 import { join } from 'node:path';
+import { ATTACH_TRACE_FILE } from '../capture-folder/files.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { InspectorClient } from './inspector-client.js';
 
-/** The attach folder's trace-event file, read by the ledger like a capture's trace-<pid>-<n>.log. */
-export const ATTACH_TRACE_FILE = 'trace.json';
 
 export interface TraceRecorder {
   /** Stops tracing and writes what was collected; resolves when the target said it is complete. */

@@ -1,8 +1,11 @@
-import { CaptureInputError } from './errors.js';
-import { writeManifest, type CaptureEnding } from './manifest.js';
+import { writeManifest, type CaptureEnding } from '../capture-folder/manifest.js';
+import type { EventSummary } from './child-events.js';
+import { cleanEnv, runChild, settleProcessEntries, type ChildOutcome } from './child-process.js';
+import { CaptureInputError, checkNonNegativeInteger } from './errors.js';
+import { checkCaptureFolder, finishCapture, newManifest, openCaptureFolder, type CaptureResult } from './lifecycle.js';
 import { appendRequire } from './node-options.js';
-import { ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL } from './protocol.js';
-import { checkNonNegativeInteger, cleanEnv, finishManifest, newManifest, prepareOutDir, requireBuiltAgent, runChild, writeFirstManifest, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
+import type { CommonOptions } from './progress.js';
+import { ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL, requireBuiltAgent } from './protocol.js';
 
 export interface CommandCaptureOptions extends CommonOptions {
   /** The command and its arguments, run without a shell (e.g. ["node", "app.js"], ["npm", "test"]). */
@@ -27,11 +30,11 @@ export async function captureCommand(options: CommandCaptureOptions): Promise<Ca
   checkNonNegativeInteger(intervalMs, '--interval', 0);
   if (options.timeoutMs !== undefined) checkNonNegativeInteger(options.timeoutMs, '--timeout', 0);
   const agent = requireBuiltAgent();
-  const outDir = prepareOutDir(options.outDir);
+  const outDir = checkCaptureFolder(options.outDir);
   const cwd = options.cwd ?? process.cwd();
 
   const manifest = newManifest('command', outDir, { command: { argv: options.command, cwd, intervalMs }, timeoutMs: options.timeoutMs || undefined });
-  writeFirstManifest(outDir, manifest);
+  openCaptureFolder(manifest);
 
   const env = cleanEnv(options.env ?? process.env);
   env.NODE_OPTIONS = appendRequire(env.NODE_OPTIONS, agent);
@@ -43,12 +46,13 @@ export async function captureCommand(options: CommandCaptureOptions): Promise<Ca
   const outcome = await runChild(file!, args, { stdio: 'inherit', env, cwd }, manifest, summary, { ...options });
   const ending = commandEnding(outcome, summary, options.command, manifest.snapshots.length, outDir, options.timeoutMs);
   options.onProgress?.({ kind: 'ended', ending });
-  const result = finishManifest(manifest, ending, outcome, summary.notes);
+  settleProcessEntries(manifest, outcome);
+  const result = finishCapture(manifest, ending, summary.notes, outcome.writeError);
   if (result.ok && manifest.processes.length === 0) {
     // Not a failure of the command, but nothing was captured.
     result.manifest.notes = [...(result.manifest.notes ?? []), 'no node process loaded the agent (was NODE_OPTIONS dropped?)'];
     try {
-      writeManifest(outDir, result.manifest);
+      writeManifest(result.manifest);
     } catch {
       // The manifest written a moment ago stands; only this note is missing from it.
     }

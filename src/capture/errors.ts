@@ -6,3 +6,9 @@
 export class CaptureInputError extends Error {
   override readonly name = 'CaptureInputError';
 }
+
+/** A whole number ≥ minimum, or a CaptureInputError naming the option. */
+export function checkNonNegativeInteger(value: number, what: string, minimum: number): void {
+  if (!Number.isInteger(value) || value < minimum) throw new CaptureInputError(`${what} must be an integer ≥ ${minimum} (got ${value})`);
+}
+

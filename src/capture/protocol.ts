@@ -1,17 +1,29 @@
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { MemoryReadingEvent } from '../capture-folder/manifest.js';
+import { CaptureInputError } from './errors.js';
 
 /**
- * What the parent (this library) and the child side (the agent in
- * src/agent/agent.cts and the scenario harness in src/harness/) agree on.
- * The agent cannot import this file (it has no dependencies), so its copies
- * of these names must stay equal to the ones here.
+ * What the library and the child side (the agent in src/agent/agent.cts, the
+ * scenario harness in src/harness/) agree on: the agent's schema in a heap
+ * snapshot, its environment variables, the events children report, the
+ * harness's configuration. The agent cannot import this file (it must load
+ * alone, also when injected into a running process), so its copies of these
+ * names must stay equal to the ones here (test/capture/capture.test.ts checks them).
+ * The capture folder's file names are capture-folder/files.ts's.
  */
 
-/** JSON lines appended by every child-side writer; the parent turns them into manifest.json. */
-export const EVENTS_FILE = '.napi-heapdiff-events.jsonl';
-export const MANIFEST_FILE = 'manifest.json';
-/** Output of the scenario process (stdout and stderr, the last 1 MiB). */
-export const SCENARIO_OUTPUT_FILE = 'scenario-output.log';
+/** The agent's registry object: one per thread, class name and marker (tells it from look-alikes). */
+export const REGISTRY_CLASS = 'NapiHeapdiffRegistry';
+export const REGISTRY_MARKER = 'napi-heapdiff agent registry';
+/** The agent's snapshot schema version. */
+export const SCHEMA_VERSION = '1';
+/** Record objects are named `${RECORD_TAG_PREFIX}<name>` in snapshots. */
+export const RECORD_TAG_PREFIX = 'napi:';
+/** The `stack` of a record whose creation stack the agent did not sample. */
+export const STACK_NOT_SAMPLED = '(creation stack not sampled)';
+/** Overrides the agent's stack sampling policy: "first=<n> every=<m>". */
+export const ENV_STACK_SAMPLING = 'NAPI_HEAPDIFF_STACK_SAMPLING';
 
 /** Set by `capture -- <command>`: the agent in each node process writes snapshots under this folder. */
 export const ENV_CAPTURE_DIR = 'NAPI_HEAPDIFF_CAPTURE_DIR';
@@ -20,6 +32,17 @@ export const ENV_CAPTURE_INTERVAL = 'NAPI_HEAPDIFF_CAPTURE_INTERVAL_MS';
 
 /** The built agent (package export `napi-heapdiff/agent`). */
 export const agentPath = (): string => fileURLToPath(new URL('../agent/agent.cjs', import.meta.url));
+
+/** The agent's path, or a CaptureInputError when the package was not built. */
+export function requireBuiltAgent(): string {
+  const path = agentPath();
+  try {
+    statSync(path);
+  } catch {
+    throw new CaptureInputError(`agent not built (${path} is missing): run npm run build`);
+  }
+  return path;
+}
 /** The built scenario harness (a child-process entry point). */
 export const harnessPath = (): string => fileURLToPath(new URL('../harness/scenario-harness.js', import.meta.url));
 
@@ -30,8 +53,10 @@ export interface HarnessConfig {
   iterations: number;
   snapshots: number;
   warmup: number;
-  /** Absolute output folder; snapshots and the events file go here. */
+  /** Absolute output folder: the snapshots go here. */
   outDir: string;
+  /** The events file to append to (in the output folder). */
+  eventsFile: string;
   /** Absolute path of the agent, to reuse its settle() when it was preloaded. */
   agentPath: string;
   /** The compiled memory probe (src/native/memory-probe.c), when it could be built. */
@@ -79,18 +104,4 @@ export interface SnapshotEvent {
   takenAtUs?: number;
   /** process.memoryUsage() just before it was written (and the C allocator's figures, with the memory probe). */
   memory?: MemoryReadingEvent;
-}
-
-/**
- * Memory when a snapshot was taken, in bytes: process.memoryUsage(), and
- * with the memory probe the bytes the C allocator has handed out
- * (mallinfo2: arenas and mmapped blocks), read after malloc_trim(0) so that
- * RSS too counts what is in use rather than freed memory glibc kept.
- */
-export interface MemoryReadingEvent {
-  rss: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-  mallocInUse?: number;
 }

@@ -4,9 +4,15 @@ import { pathToFileURL } from 'node:url';
 import { compileNativeHelper } from '../native/compile.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CaptureInputError } from './errors.js';
-import type { CaptureEnding } from './manifest.js';
-import { SCENARIO_OUTPUT_FILE, harnessPath, type HarnessConfig } from './protocol.js';
-import { checkNonNegativeInteger, cleanEnv, finishManifest, mentionsDiskFull, newManifest, prepareOutDir, requireBuiltAgent, runChild, writeFirstManifest, type CaptureResult, type ChildOutcome, type CommonOptions, type EventSummary } from './session.js';
+import { EVENTS_FILE, SCENARIO_OUTPUT_FILE, scenarioTracePattern } from '../capture-folder/files.js';
+import type { CaptureEnding } from '../capture-folder/manifest.js';
+import type { EventSummary } from './child-events.js';
+import { cleanEnv, runChild, settleProcessEntries, type ChildOutcome } from './child-process.js';
+import { mentionsDiskFull } from './disk-full.js';
+import { checkNonNegativeInteger } from './errors.js';
+import { checkCaptureFolder, finishCapture, newManifest, openCaptureFolder, type CaptureResult } from './lifecycle.js';
+import type { CommonOptions } from './progress.js';
+import { harnessPath, requireBuiltAgent, type HarnessConfig } from './protocol.js';
 
 export interface ScenarioCaptureOptions extends CommonOptions {
   /** Path of an ESM or CommonJS module exporting iteration(i), and optionally setup() and teardown(). */
@@ -49,14 +55,14 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
   }
   if (!isFile) throw new CaptureInputError(`scenario module not found: ${options.scenario}`);
   const agent = requireBuiltAgent();
-  const outDir = prepareOutDir(options.outDir);
+  const outDir = checkCaptureFolder(options.outDir);
 
   const manifest = newManifest('scenario', outDir, {
     scenario: { module: modulePath, iterations: options.iterations, snapshots: options.snapshots, warmup },
     timeoutMs: options.timeoutMs || undefined,
   });
   if (options.nodePath) manifest.node.execPath = options.nodePath;
-  writeFirstManifest(outDir, manifest);
+  openCaptureFolder(manifest);
 
   const probe = compileNativeHelper('memory-probe', options.env ?? process.env);
   const config: HarnessConfig = {
@@ -65,6 +71,7 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
     snapshots: options.snapshots,
     warmup,
     outDir,
+    eventsFile: join(outDir, EVENTS_FILE),
     agentPath: agent,
     ...(probe.path ? { memoryProbePath: probe.path } : {}),
   };
@@ -92,7 +99,8 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
   const outputFile = outputWritten ? relative(process.cwd(), resolve(outDir, SCENARIO_OUTPUT_FILE)) || SCENARIO_OUTPUT_FILE : undefined;
   const ending = scenarioEnding(outcome, summary, manifest.snapshots.length, options.snapshots, outputFile, outDir, options.timeoutMs);
   options.onProgress?.({ kind: 'ended', ending });
-  return finishManifest(manifest, ending, outcome, summary.notes);
+  settleProcessEntries(manifest, outcome);
+  return finishCapture(manifest, ending, summary.notes, outcome.writeError);
 }
 
 const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|FatalProcessOutOfMemory|Fatal process out of memory/;
@@ -149,5 +157,5 @@ function scenarioEnding(outcome: ChildOutcome, summary: EventSummary, written: n
  * the process at exit into the capture folder.
  */
 export function traceArgs(outDir: string): string[] {
-  return ['--trace-event-categories', 'node.async_hooks', '--trace-event-file-pattern', join(outDir, 'trace-${pid}-${rotation}.log')];
+  return ['--trace-event-categories', 'node.async_hooks', '--trace-event-file-pattern', scenarioTracePattern(outDir)];
 }

@@ -7,7 +7,8 @@ import type { AnalysisResult } from '../analysis/result.js';
 import { renderGithubAnnotations, reportInput, visible, writeReport } from '../report/index.js';
 import { formatRate, outcomeText, rowOf } from '../report/format.js';
 import { EXIT_LEAK } from './exit-codes.js';
-import { renderAnalysis, useColor } from './render-analysis.js';
+import { renderAnalysis } from '../report/terminal.js';
+import { useColor } from './color.js';
 import { UsageError } from './usage-error.js';
 
 /**

@@ -1,4 +1,5 @@
-import { NONE, type HeapGraph } from './heap-graph.js';
+import type { HeapGraph } from './heap-graph.js';
+import { NONE } from './none.js';
 
 export interface Distances {
   /** Edges on the shortest essential path from the root; NONE when unreachable. */

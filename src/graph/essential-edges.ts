@@ -77,7 +77,7 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
       const target = edges[base + edgeToNodeOffset]!;
       if (target === node || (outside && pageOwned[target] === 1)) continue;
       if (type === internal && tableId !== 0 && tableIdByName![edges[base + edgeNameOffset]!] === tableId) continue;
-      essential[e >>> 3] |= 1 << (e & 7);
+      essential[e >>> 3]! |= 1 << (e & 7);
       if (retainerCounts) retainerCounts[target]!++;
     }
   }

@@ -1,4 +1,5 @@
-import { NONE, type HeapGraph } from './heap-graph.js';
+import type { HeapGraph } from './heap-graph.js';
+import { NONE } from './none.js';
 
 /**
  * The synthetic root whose edges are V8 global handles. Node-API references

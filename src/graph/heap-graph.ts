@@ -1,6 +1,7 @@
 import type { HeapSnapshot } from '../snapshot/heap-snapshot.js';
 import type { SnapshotLayout } from '../snapshot/layout.js';
 import { lastIndexAtOrBelow } from '../util/sorted.js';
+import { NONE } from './none.js';
 import type { StringTable } from '../snapshot/string-table.js';
 import { computeClassIndex, type ClassIndex } from './class-index.js';
 import { computeDistances, type Distances } from './distances.js';
@@ -11,9 +12,6 @@ import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes, type ShallowSizes } from './shallow-sizes.js';
 import { hasSpareCpu } from '../threads/function-worker.js';
 import { startGraphPasses, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
-
-/** Marks "no node" / "no edge" in ordinal arrays. */
-export const NONE = 0xffffffff;
 
 /**
  * The heap as a graph over node and edge ordinals. The forward edge index is

@@ -1,4 +1,5 @@
-import { NONE, type HeapGraph } from './heap-graph.js';
+import type { HeapGraph } from './heap-graph.js';
+import { NONE } from './none.js';
 
 export interface IdIndex {
   lookup(id: number): number;

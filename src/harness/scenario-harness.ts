@@ -15,7 +15,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { EVENTS_FILE, type HarnessConfig, type MemoryReadingEvent } from '../capture/protocol.js';
+import type { MemoryReadingEvent } from '../capture-folder/manifest.js';
+import type { HarnessConfig } from '../capture/protocol.js';
 
 interface Scenario {
   iteration: (i: number) => unknown;
@@ -24,7 +25,7 @@ interface Scenario {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as HarnessConfig;
-const eventsFd = openSync(join(config.outDir, EVENTS_FILE), 'a');
+const eventsFd = openSync(config.eventsFile, 'a');
 let phase = 'start';
 let nextIteration = 0;
 let exitCode = 0;

@@ -1,12 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { BUILTIN_ASYNC_TYPES } from './builtin-async-types.js';
+import { traceFilesOf } from '../capture-folder/files.js';
+import type { FolderManifest } from '../capture-folder/manifest.js';
 import { lastIndexAtOrBelow } from '../util/sorted.js';
+import { BUILTIN_ASYNC_TYPES } from './builtin-async-types.js';
 import { buildLedger, type Ledger } from './ledger.js';
 import { readTraceFiles } from './trace-events.js';
-
-/** The trace files a capture folder holds: one per traced process (capture), or the attach's one. */
-const TRACE_FILE = /^trace-(\d+)-\d+\.log$|^trace\.json$/;
 
 export interface CaptureLedger {
   ledger: Ledger | undefined;
@@ -20,32 +17,23 @@ export interface CaptureLedger {
   missing: string | undefined;
 }
 
-interface LedgerManifest {
-  snapshots?: Array<{ pid?: number; takenAtUs?: number }>;
-  timeline?: { iterationStartsUs?: number[] };
-}
-
 /**
- * The lifecycle ledger of a capture or attach folder: Node's async_hooks trace
- * events of the main process, cut into windows at the snapshots' times (both
- * on the process.hrtime clock), and spread over iterations when the harness
- * recorded their start times.
+ * The lifecycle ledger of a capture or attach folder, from the manifest the
+ * caller holds: Node's async_hooks trace events of the main process (only the
+ * trace files this capture wrote), cut into windows at the snapshots' times
+ * (both on the process.hrtime clock), and spread over iterations when the
+ * harness recorded their start times.
  */
-export function loadCaptureLedger(folder: string, pid: number | undefined): CaptureLedger {
-  const manifestPath = join(folder, 'manifest.json');
-  if (!existsSync(manifestPath)) return { ledger: undefined, traceEventsPerWindow: undefined, missing: undefined };
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as LedgerManifest;
-  const files = readdirSync(folder).filter((name) => {
-    const match = TRACE_FILE.exec(name);
-    return match !== null && (match[1] === undefined || pid === undefined || Number(match[1]) === pid);
-  });
-  if (files.length === 0) return { ledger: undefined, traceEventsPerWindow: undefined, missing: undefined };
-  const snapshots = (manifest.snapshots ?? []).filter((s) => pid === undefined || s.pid === pid);
+export function loadCaptureLedger(folder: string, manifest: FolderManifest, pid: number | undefined): CaptureLedger {
+  const none = { ledger: undefined, traceEventsPerWindow: undefined };
+  const files = traceFilesOf(folder, manifest, pid);
+  if (files.length === 0) return { ...none, missing: undefined };
+  const snapshots = manifest.snapshots.filter((s) => pid === undefined || s.pid === pid);
   if (snapshots.some((s) => typeof s.takenAtUs !== 'number')) {
-    return { ledger: undefined, traceEventsPerWindow: undefined, missing: 'the manifest has no trace-clock time for some snapshots' };
+    return { ...none, missing: 'the manifest has no trace-clock time for some snapshots' };
   }
   try {
-    const trace = readTraceFiles(files.map((name) => join(folder, name)));
+    const trace = readTraceFiles(files);
     const events = trace.events.filter((e) => pid === undefined || e.pid === pid);
     const snapshotTimes = snapshots.map((s) => s.takenAtUs!);
     // Events up to each snapshot, minus those up to the one before.
@@ -54,13 +42,13 @@ export function loadCaptureLedger(folder: string, pid: number | undefined): Capt
     return {
       ledger: buildLedger(events, {
         snapshotTimes,
-        iterationStarts: manifest.timeline?.iterationStartsUs,
+        iterationStarts: manifest.mode === 'scenario' ? manifest.timeline?.iterationStartsUs : undefined,
         isBuiltin: (name) => BUILTIN_ASYNC_TYPES.has(name),
       }),
       traceEventsPerWindow: upTo.map((n, i) => n - (i === 0 ? 0 : upTo[i - 1]!)),
       missing: undefined,
     };
   } catch (error) {
-    return { ledger: undefined, traceEventsPerWindow: undefined, missing: (error as Error).message };
+    return { ...none, missing: (error as Error).message };
   }
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnalysisResult, AsyncContextRow, ReferenceRow } from '../../src/analysis/result.js';
-import type { CaptureManifest } from '../../src/capture/manifest.js';
+import type { CaptureManifest } from '../../src/capture-folder/manifest.js';
 import { repoRoot, runCli, type CliResult } from './run-cli.js';
 
 // Shared by test/attribution.test.ts, test/raw-snapshots.test.ts and

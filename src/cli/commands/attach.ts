@@ -5,7 +5,7 @@ import type { AnalysisResult } from '../../analysis/result.js';
 import type { AttachProgress, AttachResult } from '../../attach/attach.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
-import { formatBytes } from '../format.js';
+import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { analysisProgressReporter } from '../progress.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
 
@@ -106,7 +106,7 @@ function progressPrinter(): (progress: AttachProgress) => void {
       case 'snapshot': {
         const s = progress.snapshot;
         const seconds = ((s.settleMs + (s.gcMs ?? 0) + s.writeMs) / 1000).toFixed(1);
-        line(`snapshot ${s.index}/${progress.expected} (${s.label}) ${s.file}: ${formatBytes(s.bytes)} in ${seconds} s`);
+        line(`snapshot ${s.index}/${progress.expected} (${s.label}) ${s.file}: ${bytesInDecimalUnits(s.bytes, 0)} in ${seconds} s`);
         break;
       }
       case 'note':

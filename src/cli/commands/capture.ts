@@ -1,13 +1,14 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import type { CaptureProgress, CaptureResult } from '../../capture/session.js';
+import type { CaptureResult } from '../../capture/lifecycle.js';
+import type { CaptureProgress } from '../../capture/progress.js';
 import { analyzeSnapshots } from '../../analysis/analyze.js';
 import type { AnalysisResult } from '../../analysis/result.js';
-import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
+import { captureInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Budgets } from '../../analysis/budget.js';
 import { analysisProgressReporter } from '../progress.js';
-import { formatBytes } from '../format.js';
+import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
 import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
 
@@ -81,7 +82,7 @@ export function registerCapture(program: Command): void {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       }
-      await finishCapture(result, flags, budgets);
+      await deliverCapture(result, flags, budgets);
     });
 }
 
@@ -90,7 +91,7 @@ export function registerCapture(program: Command): void {
  * analysis as `diff` (printed, and written by --json with the capture's own
  * outcome beside it); a failed child is still exit 2 after that.
  */
-async function finishCapture(result: CaptureResult, flags: CaptureFlags, budgets: Budgets): Promise<void> {
+async function deliverCapture(result: CaptureResult, flags: CaptureFlags, budgets: Budgets): Promise<void> {
   const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
   const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
   const where = relative(process.cwd(), manifest.outDir) || '.';
@@ -100,7 +101,7 @@ async function finishCapture(result: CaptureResult, flags: CaptureFlags, budgets
     try {
       // Under valgrind --trace-children=yes the same capture line reaches the child that leaks.
       const noIterationCountsNote = manifest.mode === 'command' ? 'A command capture knows no iteration counts: perIteration is null. Its snapshots were taken at start-up, every --interval, on SIGUSR2 and at exit (takenAt in manifest.json).' : undefined;
-      analysis = await analyzeSnapshots(resolveSnapshotInputs([manifest.outDir]), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote });
+      analysis = await analyzeSnapshots(captureInputs(manifest.outDir, manifest), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote });
     } catch (error) {
       // A failed capture (full disk: manifest.json not updated) is reported by its own reason, below.
       if (ok) throw error;
@@ -136,7 +137,7 @@ function progressPrinter(): (progress: CaptureProgress) => void {
         const of = progress.expected ? `/${progress.expected}` : '';
         const iterations = s.iterations !== undefined ? `, ${s.iterations} iterations` : '';
         const seconds = ((s.settleMs + (s.gcMs ?? 0) + s.writeMs) / 1000).toFixed(1);
-        line(`snapshot ${s.index}${of} (${s.label}${iterations}) ${s.file}: ${formatBytes(s.bytes)} in ${seconds} s`);
+        line(`snapshot ${s.index}${of} (${s.label}${iterations}) ${s.file}: ${bytesInDecimalUnits(s.bytes, 0)} in ${seconds} s`);
         break;
       }
       case 'note':
