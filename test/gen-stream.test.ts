@@ -42,7 +42,7 @@ describe('bench/gen-stream.mjs: a snapshot written record by record', () => {
       PERIODS * 12, PERIODS * 12, PERIODS * 6, PERIODS * 18, PERIODS * 3, PERIODS * 6,
     ]);
     // Closures with their source locations, as V8 writes them for closures and for objects with a constructor.
-    const { locationFieldCount, locationObjectIndexOffset, nodeFieldCount } = graph.layout;
+    const { locationFieldCount, locationObjectIndexOffset, fileNodeFieldCount: nodeFieldCount } = graph.layout;
     const locations = graph.snapshot.locations!;
     const located = new Map<string, number>();
     for (let i = 0; i < locations.length; i += locationFieldCount) {

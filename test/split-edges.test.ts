@@ -89,7 +89,7 @@ describe('edges parsed by two threads', () => {
         split.convert({
           edgeFieldCount: l.edgeFieldCount, edgeTypeOffset: l.edgeTypeOffset, edgeNameOffset: l.edgeNameOffset, edgeToNodeOffset: l.edgeToNodeOffset,
           edgeTypeLimit: l.edgeTypeNames.length, elementType: l.edgeType.element, hiddenType: l.edgeType.hidden,
-          nodeFieldCount: l.nodeFieldCount, nodesLength: sequential.nodes.length,
+          nodeFieldCount: l.fileNodeFieldCount, nodesLength: sequential.nodeCount * l.fileNodeFieldCount,
         });
         const converted = split.conversion();
         expect(converted).toBeDefined();
@@ -119,7 +119,7 @@ describe('edges parsed by two threads', () => {
       split.convert({
         edgeFieldCount: l.edgeFieldCount, edgeTypeOffset: l.edgeTypeOffset, edgeNameOffset: l.edgeNameOffset, edgeToNodeOffset: l.edgeToNodeOffset,
         edgeTypeLimit: l.edgeTypeNames.length, elementType: l.edgeType.element, hiddenType: l.edgeType.hidden,
-        nodeFieldCount: l.nodeFieldCount, nodesLength: sequential.nodes.length,
+        nodeFieldCount: l.fileNodeFieldCount, nodesLength: sequential.nodeCount * l.fileNodeFieldCount,
       });
       const locationsStart = layout.text.indexOf('"locations":[') + '"locations":['.length;
       expect(split.parseLocations(locationsStart)).toBe(layout.text.indexOf(']', locationsStart));

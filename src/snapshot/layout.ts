@@ -18,7 +18,13 @@ export type EdgeTypeName = (typeof EDGE_TYPE_NAMES)[number];
  * and types are -1, which no real field or type id equals.
  */
 export interface SnapshotLayout {
+  /** Values per node in the `nodes` array as loaded (see narrowNodeLayout). */
   nodeFieldCount: number;
+  /**
+   * Values per node in the file's `nodes` section: an edge's to_node (in the
+   * file) and a location's object_index count in these.
+   */
+  fileNodeFieldCount: number;
   nodeTypeOffset: number;
   nodeNameOffset: number;
   nodeIdOffset: number;
@@ -70,6 +76,7 @@ export function resolveLayout(meta: unknown, file: string): SnapshotLayout {
 
   return {
     nodeFieldCount: nodeFields.length,
+    fileNodeFieldCount: nodeFields.length,
     nodeTypeOffset: required(nodeFields, 'type', 'node_fields'),
     nodeNameOffset: required(nodeFields, 'name', 'node_fields'),
     nodeIdOffset: required(nodeFields, 'id', 'node_fields'),
@@ -105,4 +112,23 @@ function idsOf<T extends string>(names: readonly T[], present: string[]): Record
   const ids = {} as Record<T, number>;
   for (const name of names) ids[name] = present.indexOf(name);
   return ids;
+}
+
+/**
+ * The layout of nodes stored narrow (node-columns.ts): type, name, id and
+ * self_size only; edge_count became the snapshot's firstEdge, and
+ * trace_node_id and detachedness, when any is set, columns of their own.
+ */
+export function narrowNodeLayout(layout: SnapshotLayout): SnapshotLayout {
+  return {
+    ...layout,
+    nodeFieldCount: 4,
+    nodeTypeOffset: 0,
+    nodeNameOffset: 1,
+    nodeIdOffset: 2,
+    nodeSelfSizeOffset: 3,
+    nodeEdgeCountOffset: -1,
+    nodeTraceNodeIdOffset: -1,
+    nodeDetachednessOffset: -1,
+  };
 }
