@@ -27,42 +27,51 @@ export function aggregateByClass(graph: HeapGraph): ClassAggregate[] {
     self[cls]! += shallow[o]!;
   }
 
-  // Children lists of the dominator tree (CSR), root excluded as a child.
+  // Children lists of the dominator tree (CSR), root excluded as a child:
+  // counts, inclusive prefix sums (each slot then holds the end of its list),
+  // and a fill from the last node down that moves each slot to its start, so
+  // lists come out in ascending order with no second array of cursors.
   const root = graph.rootOrdinal;
   const firstChild = new Uint32Array(nodeCount + 1);
   for (let o = 0; o < nodeCount; o++) if (o !== root) firstChild[dominator[o]!]!++;
   let sum = 0;
   for (let o = 0; o < nodeCount; o++) {
-    const c = firstChild[o]!;
+    sum += firstChild[o]!;
     firstChild[o] = sum;
-    sum += c;
   }
   firstChild[nodeCount] = sum;
-  const fill = firstChild.slice(0, nodeCount);
   const children = new Uint32Array(sum);
-  for (let o = 0; o < nodeCount; o++) if (o !== root) children[fill[dominator[o]!]!++] = o;
+  for (let o = nodeCount - 1; o >= 0; o--) if (o !== root) children[--firstChild[dominator[o]!]!] = o;
 
   // Depth-first over the dominator tree; a node counts for its class unless an
-  // ancestor of the same class already counted it. A stack entry ≥ nodeCount
-  // marks leaving node (entry - nodeCount).
+  // ancestor of the same class already counted it. A node that counted pushes
+  // a mark to leave it by (node + nodeCount) under its children. The stack is
+  // a typed array that grows: at 4 GB a node can have millions of children.
   const open = new Uint32Array(names.length);
-  const counted = new Uint8Array(nodeCount);
-  const stack: number[] = [root];
-  while (stack.length > 0) {
-    const entry = stack.pop()!;
+  let stack = new Uint32Array(1 << 16);
+  let top = 0;
+  stack[top++] = root;
+  while (top > 0) {
+    const entry = stack[--top]!;
     if (entry >= nodeCount) {
-      const o = entry - nodeCount;
-      if (counted[o]) open[classOf[o]!]!--;
+      open[classOf[entry - nodeCount]!]!--;
       continue;
     }
     const cls = classOf[entry]!;
-    if (open[cls] === 0 && shallow[entry]! > 0) {
-      retained[cls]! += retainedSize[entry]!;
-      counted[entry] = 1;
-      open[cls]!++;
+    const first = firstChild[entry]!;
+    const end = firstChild[entry + 1]!;
+    const counts = open[cls] === 0 && shallow[entry]! > 0;
+    if (top + 1 + end - first > stack.length) {
+      const bigger = new Uint32Array(Math.max(stack.length * 2, top + 1 + end - first));
+      bigger.set(stack.subarray(0, top));
+      stack = bigger;
     }
-    stack.push(entry + nodeCount);
-    for (let k = firstChild[entry]!, end = firstChild[entry + 1]!; k < end; k++) stack.push(children[k]!);
+    if (counts) {
+      retained[cls]! += retainedSize[entry]!;
+      open[cls]!++;
+      stack[top++] = entry + nodeCount;
+    }
+    for (let k = first; k < end; k++) stack[top++] = children[k]!;
   }
 
   const result: ClassAggregate[] = [];

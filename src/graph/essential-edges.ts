@@ -23,8 +23,11 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  * when bit e & 7 of byte e >>> 3 is set. With `retainerCounts` (zeroed,
  * nodeCount + 1 long), also counts each node's essential retainers, the first
  * half of building the retainer lists (retainers.ts), at no extra pass.
+ * `scratch` lends the traversal its two node-sized arrays (any content): the
+ * dominator computation lends memory it fills later anyway, so that they add
+ * nothing to its peak.
  */
-export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount)), retainerCounts?: Uint32Array): Uint8Array {
+export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount)), retainerCounts?: Uint32Array, scratch?: EssentialScratch): Uint8Array {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal, nodes } = graph;
   const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
   const weak = layout.edgeType.weak;
@@ -39,8 +42,8 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
   // edges are decided below in file order, which reads memory in order (the
   // two passes take about two thirds of the time of one that decides each
   // edge as the traversal meets it).
-  const pageOwned = new Uint8Array(nodeCount);
-  const stack = new Uint32Array(nodeCount);
+  const pageOwned = scratch ? scratch.pageOwned.fill(0, 0, nodeCount) : new Uint8Array(nodeCount);
+  const stack = scratch?.stack ?? new Uint32Array(nodeCount);
   let top = 0;
   const syntheticType = layout.nodeType.synthetic;
   for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end; e++) {
@@ -82,6 +85,12 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
     }
   }
   return essential;
+}
+
+/** Node-sized scratch for the page-owned traversal: at least nodeCount bytes and nodeCount words. */
+export interface EssentialScratch {
+  pageOwned: Uint8Array;
+  stack: Uint32Array;
 }
 
 /** For each string index that names a WeakMap table edge, the table's object id; 0 elsewhere. */

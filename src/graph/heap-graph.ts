@@ -5,7 +5,7 @@ import type { StringTable } from '../snapshot/string-table.js';
 import { computeClassIndex, type ClassIndex } from './class-index.js';
 import { computeDistances, type Distances } from './distances.js';
 import { computeDominators, type Dominators } from './dominators.js';
-import { computeEssentialEdges } from './essential-edges.js';
+import { computeEssentialEdges, type EssentialScratch } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes, type ShallowSizes } from './shallow-sizes.js';
@@ -122,12 +122,15 @@ export class HeapGraph {
     return this.cachedShallow;
   }
 
-  /** Bitmap over edge ordinals: bit e & 7 of byte e >>> 3 is set where edge e retains its target (see essential-edges.ts). */
-  essentialEdges(): Uint8Array {
+  /**
+   * Bitmap over edge ordinals: bit e & 7 of byte e >>> 3 is set where edge e retains its target (see essential-edges.ts).
+   * `scratch`: node-sized memory the first computation may use.
+   */
+  essentialEdges(scratch?: EssentialScratch): Uint8Array {
     if (!this.cachedEssential) {
       let filled = false;
       try {
-        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential, this.pendingRetainers?.counts);
+        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential, this.pendingRetainers?.counts, scratch);
         filled = true;
       } finally {
         this.pendingRetainers?.essentialDone(filled);
