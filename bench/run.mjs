@@ -360,7 +360,7 @@ async function runCase(name, snap, size) {
  * `napi-heapdiff inspect <file> --json <tmp>` as a user runs it (no node flags): wall time of the whole
  * command (start-up, load, dominators, class aggregation, rendering, the JSON file). From 256 MB on
  * the CLI runs the analysis in a second process with huge pages (src/cli/huge-pages.ts): its RSS is
- * the summed RSS of both node processes, sampled every 20 ms (the node binary's pages, shared, are
+ * the summed RSS of both node processes, sampled every 50 ms (the node binary's pages, shared, are
  * counted twice), next to /usr/bin/time's (the larger of the two).
  */
 async function runInspect(snap, size) {
