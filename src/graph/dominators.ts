@@ -27,7 +27,7 @@ const MAX_EXAMPLES = 10;
  */
 export function computeDominators(graph: HeapGraph): Dominators {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
-  const { edgeFieldCount, edgeToNodeOffset } = layout;
+  const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
 
   const size = nodeCount + 1;
   // Four arrays of a word per node, each reused once its first use is over
@@ -65,7 +65,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
       let child = 0;
       for (; e < end; e++) {
         if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
-        child = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+        child = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
         if (preorder[child] === 0) break;
       }
       if (e < end) {

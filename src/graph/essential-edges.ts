@@ -29,7 +29,7 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  */
 export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount)), retainerCounts?: Uint32Array, scratch?: EssentialScratch): Uint8Array {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal, nodes } = graph;
-  const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
+  const { edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeNameOffset, edgeToNodeOffset, edgeToNodeShift } = layout;
   const weak = layout.edgeType.weak;
   const shortcut = layout.edgeType.shortcut;
   const internal = layout.edgeType.internal;
@@ -47,8 +47,8 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
   let top = 0;
   const syntheticType = layout.nodeType.synthetic;
   for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end; e++) {
-    const type = edges[e * edgeFieldCount + edgeTypeOffset]!;
-    const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+    const type = edges[e * edgeFieldCount + edgeTypeOffset]! & edgeTypeMask;
+    const target = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
     const isUserGlobal = type === shortcut;
     const isDomTrees = type === layout.edgeType.element && graph.nodeType(target) === syntheticType && graph.nodeName(target) === '(Document DOM trees)';
     if ((isUserGlobal || isDomTrees) && !pageOwned[target]) {
@@ -60,8 +60,8 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
     const node = stack[--top]!;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       const base = e * edgeFieldCount;
-      if (edges[base + edgeTypeOffset] === weak) continue;
-      const target = edges[base + edgeToNodeOffset]!;
+      if ((edges[base + edgeTypeOffset]! & edgeTypeMask) === weak) continue;
+      const target = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
       if (pageOwned[target]) continue;
       pageOwned[target] = 1;
       stack[top++] = target;
@@ -75,9 +75,9 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
     const tableId = tableIdByName === undefined ? 0 : nodes[node * nodeFieldCount + nodeIdOffset]!;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       const base = e * edgeFieldCount;
-      const type = edges[base + edgeTypeOffset]!;
+      const type = edges[base + edgeTypeOffset]! & edgeTypeMask;
       if (type === weak || (type === shortcut && !isRoot)) continue;
-      const target = edges[base + edgeToNodeOffset]!;
+      const target = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
       if (target === node || (outside && pageOwned[target] === 1)) continue;
       if (type === internal && tableId !== 0 && tableIdByName![edges[base + edgeNameOffset]!] === tableId) continue;
       essential[e >>> 3] |= 1 << (e & 7);

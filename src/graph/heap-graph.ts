@@ -44,6 +44,8 @@ export class HeapGraph {
   private cachedShallow: ShallowSizes | undefined;
   private pendingShallow: PendingShallowSizes | undefined;
   private pendingRetainers: PendingRetainers | undefined;
+  /** Edge scratch (HeapSnapshot.edgeScratch) taken for the retainer lists while dominators are computed. */
+  private retainerScratch: Uint32Array | undefined;
 
   constructor(readonly snapshot: HeapSnapshot) {
     this.nodeCount = snapshot.nodeCount;
@@ -80,7 +82,7 @@ export class HeapGraph {
   }
 
   edgeType(edge: number): number {
-    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeTypeOffset]!;
+    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeTypeOffset]! & this.layout.edgeTypeMask;
   }
 
   edgeTypeName(edge: number): string {
@@ -89,7 +91,7 @@ export class HeapGraph {
 
   /** The target node's ordinal. */
   edgeTarget(edge: number): number {
-    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeToNodeOffset]!;
+    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeToNodeOffset]! >>> this.layout.edgeToNodeShift;
   }
 
   /** Element and hidden edges are named by an index, every other type by a string. */
@@ -150,7 +152,7 @@ export class HeapGraph {
     this.essentialEdges();
     const pending = this.pendingRetainers;
     this.pendingRetainers = undefined;
-    return pending ? pending.result() : buildRetainers(this);
+    return pending ? pending.result() : buildRetainers(this, this.retainerScratch);
   }
 
   distances(): Distances {
@@ -162,12 +164,27 @@ export class HeapGraph {
       // On big graphs, shallow sizes and retainer lists are computed by a
       // worker thread while this one does the essential edges and the DFS
       // (graph-workers.ts); the getters above collect the results.
-      if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
-        const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential });
-        this.pendingShallow = passes.shallow;
-        this.pendingRetainers = passes.retainers;
+      // The retainer lists go into the memory edge packing freed, when no
+      // other graph over this snapshot is using it: nothing new at the peak.
+      const scratch = this.snapshot.edgeScratch;
+      const borrowed = scratch !== undefined && !scratch.inUse;
+      if (borrowed) {
+        scratch.inUse = true;
+        this.retainerScratch = scratch.words;
       }
-      this.cachedDominators = computeDominators(this);
+      try {
+        if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
+          const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential }, undefined, this.retainerScratch);
+          this.pendingShallow = passes.shallow;
+          this.pendingRetainers = passes.retainers;
+        }
+        this.cachedDominators = computeDominators(this);
+      } finally {
+        if (borrowed) {
+          this.retainerScratch = undefined;
+          scratch.inUse = false;
+        }
+      }
     }
     return this.cachedDominators;
   }

@@ -9,6 +9,12 @@ import type { StringTable } from './string-table.js';
  * name, id, self_size: `layout` says where), each node's edge_count having
  * become where its edges start (`firstEdge`).
  */
+/** Memory one graph pass at a time may use: take it only when `inUse` is false, and give it back. */
+export interface EdgeScratch {
+  words: Uint32Array;
+  inUse: boolean;
+}
+
 export interface HeapSnapshot {
   file: string;
   meta: Record<string, unknown>;
@@ -21,8 +27,13 @@ export interface HeapSnapshot {
   nodeTraceNodeIds: Uint32Array | undefined;
   /** detachedness per node, when the file has a non-zero one (browser snapshots). */
   nodeDetachedness: Uint32Array | undefined;
-  /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal. */
+  /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal (packed with the type: see layout.edgeToNodeShift). */
   edges: Uint32Array;
+  /**
+   * The word an edge that packing freed (edgeCount words, already resident):
+   * scratch the graph's passes borrow (the retainer lists), one at a time.
+   */
+  edgeScratch: EdgeScratch | undefined;
   /** The edges of node i are firstEdge[i] .. firstEdge[i + 1] - 1 (nodeCount + 1 entries). */
   firstEdge: Uint32Array;
   strings: StringTable;

@@ -1,6 +1,6 @@
 import { AnomalyLog, SnapshotFormatError } from './errors.js';
 import type { HeapSnapshot } from './heap-snapshot.js';
-import { narrowNodeLayout, resolveLayout } from './layout.js';
+import { canPackEdges, narrowNodeLayout, packedEdgeLayout, PACKED_EDGE_TYPE_BITS, resolveLayout, type SnapshotLayout } from './layout.js';
 import type { ParsedSections } from './parser.js';
 
 /**
@@ -88,18 +88,32 @@ export function validateSections(file: string, parsed: ParsedSections, converted
     fail(`edge to_node is not a multiple of the ${fileNodeFieldCount} node fields`, to, `edge ${bad}`);
   }
 
+  // Two words an edge instead of three: every pass over the edges reads a
+  // third less memory, and the freed third is resident memory the graph's
+  // passes reuse (the retainer lists) instead of allocating their own.
+  let storedEdges = edges;
+  let storedLayout: SnapshotLayout = layout;
+  let edgeScratch: HeapSnapshot['edgeScratch'];
+  if (canPackEdges(layout, nodeCount)) {
+    for (let edge = 0; edge < edgeCount; edge += BLOCK) packEdgeBlock(edges, layout, edge, Math.min(edgeCount, edge + BLOCK));
+    storedEdges = edges.subarray(0, 2 * edgeCount);
+    storedLayout = packedEdgeLayout(layout);
+    edgeScratch = { words: edges.subarray(2 * edgeCount, 3 * edgeCount), inUse: false };
+  }
+
   const anomalies = new AnomalyLog();
   for (const section of parsed.unknownSections) anomalies.add('unknown-section', `ignored unknown section "${section}"`);
   return {
     file,
     meta: parsed.meta,
-    layout,
+    layout: storedLayout,
     nodeCount,
     edgeCount,
     nodes,
     nodeTraceNodeIds: columns?.traceNodeIds,
     nodeDetachedness: columns?.detachedness,
-    edges,
+    edges: storedEdges,
+    edgeScratch,
     firstEdge,
     strings,
     locations: parsed.locations,
@@ -139,6 +153,23 @@ function checkNodeBlock(c: NodeChecks, from: number, to: number, edgeTotal: numb
     edgeTotal += nodes[i + nodeEdgeCountOffset]!;
   }
   return edgeTotal;
+}
+
+/**
+ * Packs edges [from, to) in place, in order: edge e's three words (at 3e)
+ * become two (at 2e): its name, then to << 3 | type. Writing below what is
+ * still to be read, a block at a time from the first, never overwrites an
+ * edge not yet packed.
+ */
+function packEdgeBlock(edges: Uint32Array, layout: SnapshotLayout, from: number, to: number): void {
+  const { edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
+  for (let edge = from, i = 3 * from, o = 2 * from; edge < to; edge++, i += 3, o += 2) {
+    const type = edges[i + edgeTypeOffset]!;
+    const name = edges[i + edgeNameOffset]!;
+    const target = edges[i + edgeToNodeOffset]!;
+    edges[o] = name;
+    edges[o + 1] = ((target << PACKED_EDGE_TYPE_BITS) | type) >>> 0;
+  }
 }
 
 /** The same checks on narrow nodes (their firstEdge was filled as they were parsed); 0, or -1 - node for the first bad node. */
