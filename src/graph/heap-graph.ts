@@ -165,13 +165,8 @@ export class HeapGraph {
       // worker thread while this one does the essential edges and the DFS
       // (graph-workers.ts); the getters above collect the results.
       // The retainer lists go into the memory edge packing freed, when no
-      // other graph over this snapshot is using it: nothing new at the peak.
-      const scratch = this.snapshot.edgeScratch;
-      const borrowed = scratch !== undefined && !scratch.inUse;
-      if (borrowed) {
-        scratch.inUse = true;
-        this.retainerScratch = scratch.words;
-      }
+      // other pass is using it: nothing new at the peak.
+      this.retainerScratch = this.borrowScratch(this.edgeCount);
       try {
         if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
           const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential }, undefined, this.retainerScratch);
@@ -180,13 +175,27 @@ export class HeapGraph {
         }
         this.cachedDominators = computeDominators(this);
       } finally {
-        if (borrowed) {
-          this.retainerScratch = undefined;
-          scratch.inUse = false;
-        }
+        if (this.retainerScratch) this.returnScratch();
+        this.retainerScratch = undefined;
       }
     }
     return this.cachedDominators;
+  }
+
+  /**
+   * `words` words of the snapshot's edge scratch (memory edge packing freed,
+   * resident already) when it is that big and no other pass holds it; give it
+   * back with returnScratch(). Undefined: allocate your own.
+   */
+  borrowScratch(words: number): Uint32Array | undefined {
+    const scratch = this.snapshot.edgeScratch;
+    if (!scratch || scratch.inUse || scratch.words.length < words) return undefined;
+    scratch.inUse = true;
+    return scratch.words.subarray(0, words);
+  }
+
+  returnScratch(): void {
+    if (this.snapshot.edgeScratch) this.snapshot.edgeScratch.inUse = false;
   }
 
   /** Node ordinal for a V8 object id, or NONE. */
