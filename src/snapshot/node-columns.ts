@@ -66,7 +66,7 @@ export class NodeColumns {
   constructor(readonly nodeCount: number, private readonly fields: FileNodeFields) {
     // Never room for more nodes than remain to be declared: the parser then
     // calls grow(), which says the file holds too many.
-    this.scratch = new Uint32Array(Math.min(SCRATCH_NODES, nodeCount) * fields.fieldCount);
+    this.scratch = new Uint32Array(new SharedArrayBuffer(Math.min(SCRATCH_NODES, nodeCount) * fields.fieldCount * 4));
     this.array = this.scratch;
     this.nodes = new Uint32Array(new SharedArrayBuffer(nodeCount * STORED_NODE_FIELDS.length * 4));
     this.firstEdge = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * 4));
@@ -114,29 +114,12 @@ export class NodeColumns {
   }
 
   private store(complete: number): void {
-    const { type, name, id, selfSize, edgeCount, traceNodeId, detachedness, fieldCount } = this.fields;
-    const scratch = this.array;
-    const nodes = this.nodes;
-    const firstEdge = this.firstEdge;
-    let o = this.count;
-    let total = this.edgeTotal;
-    let optional = 0;
-    for (let k = 0, i = 0; k < complete; k++, i += fieldCount, o++) {
-      const out = o * 4;
-      nodes[out] = scratch[i + type]!;
-      nodes[out + 1] = scratch[i + name]!;
-      nodes[out + 2] = scratch[i + id]!;
-      nodes[out + 3] = scratch[i + selfSize]!;
-      firstEdge[o] = total;
-      total += scratch[i + edgeCount]!;
-      if (traceNodeId >= 0) optional |= scratch[i + traceNodeId]!;
-      if (detachedness >= 0) optional |= scratch[i + detachedness]!;
-    }
+    const f = this.fields;
+    const total = storeNodes(this.array, complete, f.fieldCount, f.type, f.name, f.id, f.selfSize, f.edgeCount, this.nodes, this.firstEdge, this.count, this.edgeTotal);
     // Rare: only then look at which column, and keep it.
-    if (optional !== 0) this.storeOptional(complete);
-    this.count = o;
+    if ((f.traceNodeId >= 0 || f.detachedness >= 0) && anyOptional(this.array, complete, f.fieldCount, f.traceNodeId, f.detachedness)) this.storeOptional(complete);
+    this.count += complete;
     this.edgeTotal = total;
-    firstEdge[o] = total;
   }
 
   private storeOptional(complete: number): void {
@@ -147,4 +130,33 @@ export class NodeColumns {
       if (detachedness >= 0 && this.array[i + detachedness] !== 0) (this.detachedness ??= new Uint32Array(this.nodeCount))[o] = this.array[i + detachedness]!;
     }
   }
+}
+
+/**
+ * Moves `complete` nodes from the scratch (file layout) into the columns from
+ * node `first` on, filling firstEdge; returns the running edge total. A short
+ * function of its own, called per scratch fill: V8 optimises it early, where
+ * the same loop in a method it meets a hundred times stays slow code.
+ */
+function storeNodes(scratch: Uint32Array, complete: number, width: number, type: number, name: number, id: number, selfSize: number, edgeCount: number, nodes: Uint32Array, firstEdge: Uint32Array, first: number, edgeTotal: number): number {
+  let total = edgeTotal;
+  for (let k = 0, i = 0, o = first; k < complete; k++, i += width, o++) {
+    const out = o * 4;
+    nodes[out] = scratch[i + type]!;
+    nodes[out + 1] = scratch[i + name]!;
+    nodes[out + 2] = scratch[i + id]!;
+    nodes[out + 3] = scratch[i + selfSize]!;
+    firstEdge[o] = total;
+    total += scratch[i + edgeCount]!;
+  }
+  firstEdge[first + complete] = total;
+  return total;
+}
+
+/** Whether a node of the scratch has a non-zero trace_node_id or detachedness (offsets -1: absent). */
+function anyOptional(scratch: Uint32Array, complete: number, width: number, traceNodeId: number, detachedness: number): boolean {
+  for (let k = 0, i = 0; k < complete; k++, i += width) {
+    if ((traceNodeId >= 0 && scratch[i + traceNodeId] !== 0) || (detachedness >= 0 && scratch[i + detachedness] !== 0)) return true;
+  }
+  return false;
 }
