@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const MB = 1e6; // all sizes in the report are decimal MB (10^6 bytes), file sizes and RSS alike
-const CASES = ['floor', 'ours', 'ours-dom', 'ours-dom-1cpu', 'inspect', 'toolkit', 'devtools', 'vscode', 'hp'];
+const CASES = ['floor', 'ours', 'ours-dom', 'ours-dom-huge', 'ours-dom-1cpu', 'inspect', 'toolkit', 'devtools', 'vscode', 'hp'];
 /** The peers that compute dominators and retained sizes on load: ours with dominators is held to the fastest. */
 const DOMINATOR_PEERS = ['toolkit', 'devtools', 'vscode'];
 const GOALS = { peerOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 1.5, agentWork: 1.3, diffOverLoad: 2, diffRssOverFile: 1.5 };
@@ -145,14 +145,14 @@ const rssKiBOf = (pid) => { try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFil
  * `treeRss`: also the peak of the summed RSS of every node process under it, sampled every 50 ms (a
  * command that starts a second node process: /usr/bin/time reports the larger of the two).
  */
-function runNode(nodeArgs, { timeoutS, cwd = ROOT, oneCpu = false, treeRss = false } = {}) {
+function runNode(nodeArgs, { timeoutS, cwd = ROOT, oneCpu = false, treeRss = false, env = undefined } = {}) {
   return new Promise((resolve) => {
     const useTime = TIME_BIN && TIMEOUT_BIN;
     const pin = oneCpu && TASKSET_BIN ? [TASKSET_BIN, '-c', '0'] : [];
     const run = [...pin, process.execPath, ...nodeArgs];
     const [cmd, ...args] = useTime ? [TIME_BIN, '-v', TIMEOUT_BIN, '-k', '10', String(timeoutS), ...run] : run;
     const started = Date.now();
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let treePeakKiB = 0;
     let treeMaxProcesses = 0;
     const sampler = treeRss && process.platform === 'linux' ? setInterval(() => {
@@ -312,6 +312,7 @@ const LABELS = {
   floor: 'floor (4 MiB reads + 1 byte pass)',
   ours: 'ours: load, no dominators',
   'ours-dom': 'ours: load + dominators',
+  'ours-dom-huge': 'ours: load + dominators, huge pages (as the CLI runs it from 256 MB on)',
   'ours-dom-1cpu': 'ours: load + dominators, one CPU (taskset -c 0)',
   inspect: 'ours: napi-heapdiff inspect (CLI, whole process)',
   toolkit: `heap-snapshot-toolkit ${pkgVersion('heap-snapshot-toolkit')} (DevTools' loader, one thread, incl. dominators)`,
@@ -331,8 +332,11 @@ async function runCase(name, snap, size) {
   }
   log(`${size} MB: ${name} ...`);
   const oneCpu = name.endsWith('-1cpu');
-  const caseName = oneCpu ? name.slice(0, -'-1cpu'.length) : name;
-  const r = await runNode([...flags, path.join(HERE, 'case.mjs'), caseName, snap.file, resultFile, snap.sidecar], { timeoutS: opts.timeout, oneCpu });
+  const huge = name.endsWith('-huge');
+  const caseName = oneCpu || huge ? name.slice(0, name.lastIndexOf('-')) : name;
+  // The library as the CLI runs it for big snapshots (src/cli/huge-pages.ts): glibc asks for transparent huge pages.
+  const env = huge ? { ...process.env, GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') } : undefined;
+  const r = await runNode([...flags, path.join(HERE, 'case.mjs'), caseName, snap.file, resultFile, snap.sidecar], { timeoutS: opts.timeout, oneCpu, env });
   let res;
   try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
   fs.rmSync(resultFile, { force: true });
@@ -451,6 +455,8 @@ function report(size, snap, results) {
     const need = best.loadMs / GOALS.peerOverOurs;
     rr.push(goalRow(`fastest peer (${best.case}) ÷ ours+dominators`, v, GOALS.peerOverOurs, '>=', `by ${fmtX(GOALS.peerOverOurs / v)}: ours+dom must drop from ${fmtS(od.loadMs)} s to ≤ ${fmtS(need)} s (−${((1 - need / od.loadMs) * 100).toFixed(0)}%)`));
     for (const r of peers) if (r !== best) rr.push(goalRow(`${r.case} ÷ ours+dominators`, (ratios[`${r.case}OverOursDom`] = r.loadMs / od.loadMs)));
+    const huge = by['ours-dom-huge'];
+    if (okTime(huge)) rr.push(goalRow(`fastest peer (${best.case}) ÷ ours+dominators with huge pages`, (ratios.bestPeerOverOursDomHuge = best.loadMs / huge.loadMs)));
   } else if (okTime(od)) {
     rr.push([`fastest peer ÷ ours+dominators`, '–', `≥ ${GOALS.peerOverOurs}×`, `n/a: no peer loaded this file (${DOMINATOR_PEERS.map((c) => `${c}: ${by[c] ? (by[c].ok ? 'ok' : 'failed') : 'not run'}`).join(', ')})`]);
   }
@@ -498,21 +504,25 @@ function report(size, snap, results) {
 
 /** Time and memory per MB of file at each size, against the smallest: how the cost grows with the file. */
 function scalingReport(sizes) {
-  const rows = [['size', 'file (MB)', 'generator', 'ours load (s)', 'ours+dom (s)', 'ours+dom ms/MB', '× smallest', 'ours+dom RSS ÷ file', 'inspect (s)', 'inspect RSS ÷ file', 'fastest peer ms/MB']];
+  const rows = [['size', 'file (MB)', 'generator', 'ours load (s)', 'ours+dom (s)', 'ours+dom ms/MB', '× smallest', 'huge pages: ours+dom (s)', 'ms/MB', '× smallest', 'ours+dom RSS ÷ file', 'inspect (s)', 'inspect RSS ÷ file', 'fastest peer ms/MB']];
   const perMB = (r, bytes) => (r?.ok ? r.loadMs / (bytes / MB) : undefined);
   const first = sizes[0];
   const base = perMB(first.cases.find((c) => c.case === 'ours-dom'), first.bytes);
+  const baseHuge = perMB(first.cases.find((c) => c.case === 'ours-dom-huge'), first.bytes);
   for (const sz of sizes) {
     const get = (c) => sz.cases.find((r) => r.case === c);
     const od = get('ours-dom');
     const peers = DOMINATOR_PEERS.map(get).filter((r) => r?.ok);
     const best = peers.reduce((a, r) => (a === undefined || r.loadMs < a.loadMs ? r : a), undefined);
     const v = perMB(od, sz.bytes);
+    const huge = get('ours-dom-huge');
+    const vh = perMB(huge, sz.bytes);
     rows.push([sz.targetMB, (sz.bytes / MB).toFixed(0), sz.generator?.replace('bench/', '') ?? '', get('ours')?.ok ? fmtS(get('ours').loadMs) : '–', od?.ok ? fmtS(od.loadMs) : '–',
-      v === undefined ? '–' : v.toFixed(2), v === undefined || base === undefined ? '–' : fmtX(v / base), fmtX(od?.rssOverFile),
+      v === undefined ? '–' : v.toFixed(2), v === undefined || base === undefined ? '–' : fmtX(v / base),
+      huge?.ok ? fmtS(huge.loadMs) : '–', vh === undefined ? '–' : vh.toFixed(2), vh === undefined || baseHuge === undefined ? '–' : fmtX(vh / baseHuge), fmtX(od?.rssOverFile),
       get('inspect')?.ok ? fmtS(get('inspect').loadMs) : '–', fmtX(get('inspect')?.rssOverFile), best ? `${perMB(best, sz.bytes).toFixed(1)} (${best.case})` : '–']);
   }
-  return ['== scaling: cost per MB of file, each size against the smallest (linear growth = 1.00×) ==', table(rows, ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'])].join('\n');
+  return ['== scaling: cost per MB of file, each size against the smallest (linear growth = 1.00×) ==', table(rows, ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'])].join('\n');
 }
 
 /**
