@@ -59,7 +59,10 @@ export async function snapshotStats(file) {
   const snapshot = await loadSnapshot(file);
   const g = new HeapGraph(snapshot);
   const { nodeCount, edgeCount, nodes, edges, firstEdge, layout } = g;
-  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, edgeFieldCount, edgeTypeOffset, edgeToNodeOffset } = layout;
+  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeToNodeOffset, edgeToNodeShift } = layout;
+  // Edges as loaded (packed or not: layout says how).
+  const typeOf = (e) => edges[e * edgeFieldCount + edgeTypeOffset] & edgeTypeMask;
+  const targetOf = (e) => edges[e * edgeFieldCount + edgeToNodeOffset] >>> edgeToNodeShift;
   const nodeTypes = new Float64Array(layout.nodeTypeNames.length);
   const nodeTypeSize = new Float64Array(layout.nodeTypeNames.length);
   for (let o = 0; o < nodeCount; o++) {
@@ -70,8 +73,8 @@ export async function snapshotStats(file) {
   const edgeTypes = new Float64Array(layout.edgeTypeNames.length);
   const inDegree = new Uint32Array(nodeCount);
   for (let e = 0; e < edgeCount; e++) {
-    edgeTypes[edges[e * edgeFieldCount + edgeTypeOffset]]++;
-    inDegree[edges[e * edgeFieldCount + edgeToNodeOffset]]++;
+    edgeTypes[typeOf(e)]++;
+    inDegree[targetOf(e)]++;
   }
   // Edges into hubs (maps, shared strings, oddballs: targets of more than HUB edges) hit the same few
   // cache lines; what costs a pass is a far edge into a target few others point at.
@@ -79,7 +82,7 @@ export async function snapshotStats(file) {
   let hubEdges = 0;
   for (let o = 0; o < nodeCount; o++) {
     for (let e = firstEdge[o], end = firstEdge[o + 1]; e < end; e++) {
-      const to = edges[e * edgeFieldCount + edgeToNodeOffset];
+      const to = targetOf(e);
       if (inDegree[to] > HUB) { hubEdges++; continue; }
       const d = Math.abs(to - o);
       let b = 0;
