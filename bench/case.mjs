@@ -1,6 +1,6 @@
 // One load measurement in its own process. Started by bench/run.mjs as
 //   node --max-old-space-size=16000 bench/case.mjs <case> <file> <result.json> [<file>.json sidecar with .sections]
-// Cases: floor | ours | ours-dom | toolkit | hp
+// Cases: floor | ours | ours-dom | toolkit | devtools | vscode | hp
 // Time is measured inside this process from "start reading the file" to "model ready" (node start-up
 // and module loading excluded). Writes one JSON object to <result.json>: ok, loadMs, phases (ms), and
 // at the very end process.resourceUsage().maxRSS (KiB) as this process's own peak RSS.
@@ -118,6 +118,66 @@ async function toolkit() {
   return { loadMs, phases: t.phases, nodeCount: snap.nodeCount, keep: snap };
 }
 
+// ---------------------------------------------------------------- DevTools, as Chrome runs it today
+// Current DevTools (devtools-frontend as chrome-devtools-mcp bundles it, with its Node host runtime)
+// loads a snapshot in a worker and, since SecondaryInitManager (devtools-frontend 6a523a7), computes
+// retainers, dominators and retained sizes on a second worker while the first goes on: driven here
+// exactly as chrome-devtools-mcp's HeapSnapshotManager does (1 MiB UTF-8 chunks written to the
+// loader proxy, close, wait for the snapshot proxy). The Summary's first query (aggregatesWithFilter,
+// which that manager also runs on load) is timed after, not in the load.
+async function devtools() {
+  await import('./with-resolvers.mjs');
+  const { DevTools } = await import('chrome-devtools-mcp/build/src/third_party/index.js');
+  const { HeapSnapshotWorkerProxy } = DevTools.HeapSnapshotModel.HeapSnapshotProxy;
+  const steps = [];
+  const t = timer();
+  const proxy = new HeapSnapshotWorkerProxy((name, data) => {
+    // Progress arrives as JSON text: {string, values}.
+    const text = name === 'ProgressUpdate' && typeof data === 'string' ? JSON.parse(data).string : undefined;
+    if (typeof text === 'string' && steps.at(-1)?.[0] !== text) steps.push([text, performance.now()]);
+  }, DevTools.Common.Console.Console.instance(), new URL('./devtools-worker.mjs', import.meta.url).href);
+  try {
+    let resolveSnapshot;
+    const ready = new Promise((resolve) => { resolveSnapshot = resolve; });
+    const loader = proxy.createLoader(1, (snapshot) => resolveSnapshot(snapshot));
+    for await (const chunk of fs.createReadStream(file, { encoding: 'utf-8', highWaterMark: 1 << 20 })) await loader.write(chunk);
+    t.mark('stream to the worker');
+    await loader.close();
+    const snapshot = await ready;
+    t.mark('build (second worker: retainers, dominators, retained sizes)');
+    const loadMs = t.total();
+    const aggregates = await snapshot.aggregatesWithFilter(new DevTools.HeapSnapshotModel.HeapSnapshotModel.NodeFilter());
+    const aggregatesMs = performance.now() - t.t0 - loadMs;
+    // The first worker's own progress: where its parse ended, and where it waits for the second worker.
+    const parsed = steps.find(([s]) => s.startsWith('Processing snapshot'))?.[1];
+    const waiting = steps.filter(([s]) => s.startsWith('Calculating retained sizes')).at(-1)?.[1];
+    const workerSteps = parsed === undefined ? {} : {
+      'parse (until "Processing snapshot")': parsed - t.t0,
+      ...(waiting === undefined ? {} : { 'first worker\'s passes': waiting - parsed, 'then second worker\'s result and statistics': t.t0 + loadMs - waiting }),
+    };
+    return { loadMs, phases: { ...t.phases, 'Summary aggregates (not in the load)': aggregatesMs }, workerSteps: Object.fromEntries(Object.entries(workerSteps).map(([k, v]) => [k, Math.round(v)])), nodeCount: snapshot.staticData.nodeCount, classes: Object.keys(aggregates).length, rootRetainedSize: snapshot.staticData.totalSize ?? undefined, keep: snapshot };
+  } finally {
+    proxy.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- VS Code's parser
+// @vscode/v8-heap-parser (Rust compiled to WebAssembly, what VS Code's heap snapshot viewer uses):
+// decode_bytes takes the whole file as bytes (one readFileSync), and the class groups with retained
+// sizes (the Summary) build the dominator tree on first use.
+async function vscode() {
+  const parser = require('@vscode/v8-heap-parser');
+  const t = timer();
+  const bytes = fs.readFileSync(file);
+  t.mark('readFileSync');
+  const graph = parser.decode_bytes(bytes);
+  t.mark('decode_bytes (parse, graph)');
+  const groups = graph.get_class_groups(0, 15, false); // false: with retained sizes
+  t.mark('get_class_groups (dominators, retained sizes)');
+  const loadMs = t.total();
+  return { loadMs, phases: t.phases, topClass: groups[0]?.name(), keep: [graph, bytes] };
+}
+
 // ---------------------------------------------------------------- heapsnapshot-parser
 // require('heapsnapshot-parser').parse(fs.readFileSync(f, 'utf8')): needs the whole file as one string,
 // so it fails past V8's 0x1fffffe8-character limit (~512 MiB).
@@ -132,7 +192,7 @@ async function hp() {
   return { loadMs, phases: t.phases, nodeCount: snap.nodes.length, keep: snap };
 }
 
-const cases = { floor, ours: () => ours(false), 'ours-dom': () => ours(true), toolkit, hp };
+const cases = { floor, ours: () => ours(false), 'ours-dom': () => ours(true), toolkit, devtools, vscode, hp };
 
 async function main() {
   const run = cases[caseName];

@@ -3,6 +3,7 @@
 // See bench/README.md.
 //
 //   npm run bench                      # builds, then both sizes (120, 700), the agent and the diff sections
+//   npm run bench -- --sizes 120,700,4000   # and a 4 GB snapshot (bench/gen-stream.mjs; ~25 min more)
 //   node bench/run.mjs --sizes 20 --diff-size 20   # quick smoke run
 //   node bench/run.mjs --help
 //
@@ -16,15 +17,23 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const MB = 1e6; // all sizes in the report are decimal MB (10^6 bytes), file sizes and RSS alike
-const CASES = ['floor', 'ours', 'ours-dom', 'toolkit', 'hp'];
-const GOALS = { toolkitOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 2, agentWork: 1.3, diffOverLoad: 2 };
+const CASES = ['floor', 'ours', 'ours-dom', 'ours-dom-huge', 'ours-dom-1cpu', 'inspect', 'toolkit', 'devtools', 'vscode', 'hp'];
+/** The peers that compute dominators and retained sizes on load: ours with dominators is held to the fastest. */
+const DOMINATOR_PEERS = ['toolkit', 'devtools', 'vscode'];
+const GOALS = { peerOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 1.5, agentWork: 1.3, diffOverLoad: 2, diffRssOverFile: 1.5 };
+/** Load + dominators on one CPU (taskset -c 0) before this work, per target size (s): not to regress. */
+const ONE_CPU_BEFORE = { 120: 0.83, 700: 4.25 };
+/** From this target size on, snapshots come from bench/gen-stream.mjs (bench/gen.mjs builds the heap for real: ~5× the file in RSS). */
+const STREAM_MIN_MB = 1500;
 const DIFF_CASES = ['load2', 'analyze', 'cli', 'tk-diff'];
 const V8_MAX_STRING = 0x1fffffe8; // characters; a latin1 file longer than this cannot be one string
 const NODE_FLAGS = ['--max-old-space-size=16000'];
 
 // ------------------------------------------------------------------ options
 const HELP = `usage: node bench/run.mjs [options]
-  --sizes 120,700          snapshot sizes to generate/reuse in bench/out (target MB; default 120,700)
+  --sizes 120,700          snapshot sizes to generate/reuse in bench/out (target MB; default 120,700; sizes from
+                           ${STREAM_MIN_MB} on, e.g. 4000, are written by bench/gen-stream.mjs)
+  --stream                 every size from bench/gen-stream.mjs (g<size>.heapsnapshot), not bench/gen.mjs
   --cases ${CASES.join(',')}
                            load cases to run (default all)
   --timeout 600            seconds per load case
@@ -39,7 +48,7 @@ const HELP = `usage: node bench/run.mjs [options]
   --reps N                 agent-section repetitions, median taken (default 5)
   --no-diff                skip the two-snapshot diff section
   --diff-only              run only the diff section
-  --diff-size MB           target size of each snapshot of the diff pair (default 120)
+  --diff-size MB           target size of each snapshot of the diff pair (default 700)
   --diff-cases ${DIFF_CASES.join(',')}
                            diff cases to run (default all)
   --diff-reps N            diff-section repetitions, median taken (default 3)
@@ -53,7 +62,7 @@ function parseArgs(argv) {
     fixture: path.join(ROOT, 'native-fixtures/null-resource/ok.mjs'),
     workFixture: path.join(ROOT, 'native-fixtures/async-work/ok.mjs'),
     fixtureN: 200_000, workN: 50_000, promiseN: 1_000_000, reps: 5, cpuProf: false, out: path.join(HERE, 'out'),
-    diffSize: 120, diffCases: DIFF_CASES, diffReps: 3,
+    diffSize: 700, diffCases: DIFF_CASES, diffReps: 3, stream: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -83,6 +92,7 @@ function parseArgs(argv) {
       case '--promise-iterations': o.promiseN = Math.round(num()); break;
       case '--reps': o.reps = Math.round(num()); break;
       case '--cpu-prof': o.cpuProf = true; break;
+      case '--stream': o.stream = true; break;
       case '--out': o.out = path.resolve(val()); break;
       case '-h': case '--help': console.log(HELP); process.exit(0); break;
       default: fail(`unknown option ${a}\n${HELP}`);
@@ -101,20 +111,55 @@ const log = (msg) => process.stderr.write(`${stamp()} ${msg}\n`);
 const TIME_BIN = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const TIMEOUT_BIN = fs.existsSync('/usr/bin/timeout') ? '/usr/bin/timeout' : undefined;
 
+const TASKSET_BIN = fs.existsSync('/usr/bin/taskset') ? '/usr/bin/taskset' : undefined;
+
+/** The node processes under `pid` (itself included), from every process's parent in /proc/<pid>/stat. */
+function nodeProcessesUnder(pid) {
+  const children = new Map();
+  const names = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
+    // pid (comm) state ppid …: comm may hold spaces and parentheses; the last ")" ends it.
+    const close = stat.lastIndexOf(')');
+    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+    names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close));
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(Number(entry));
+  }
+  const found = [];
+  const visit = (p) => {
+    if (names.get(p)?.startsWith('node')) found.push(p);
+    for (const c of children.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return found;
+}
+const rssKiBOf = (pid) => { try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; } };
+
 /**
  * Runs `node <nodeArgs>` in its own process with a timeout. Under /usr/bin/time -v when present, so
  * peak RSS is known even when the child dies (OOM, timeout). Returns exit info, time's max RSS (KiB),
- * wall time seen from here, and the tail of the child's stderr/stdout.
+ * wall time seen from here, and the tail of the child's stderr/stdout. `oneCpu`: under taskset -c 0.
+ * `treeRss`: also the peak of the summed RSS of every node process under it, sampled every 50 ms (a
+ * command that starts a second node process: /usr/bin/time reports the larger of the two).
  */
-function runNode(nodeArgs, { timeoutS, cwd = ROOT } = {}) {
+function runNode(nodeArgs, { timeoutS, cwd = ROOT, oneCpu = false, treeRss = false, env = undefined } = {}) {
   return new Promise((resolve) => {
     const useTime = TIME_BIN && TIMEOUT_BIN;
-    const cmd = useTime ? TIME_BIN : process.execPath;
-    const args = useTime
-      ? ['-v', TIMEOUT_BIN, '-k', '10', String(timeoutS), process.execPath, ...nodeArgs]
-      : nodeArgs;
+    const pin = oneCpu && TASKSET_BIN ? [TASKSET_BIN, '-c', '0'] : [];
+    const run = [...pin, process.execPath, ...nodeArgs];
+    const [cmd, ...args] = useTime ? [TIME_BIN, '-v', TIMEOUT_BIN, '-k', '10', String(timeoutS), ...run] : run;
     const started = Date.now();
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let treePeakKiB = 0;
+    let treeMaxProcesses = 0;
+    const sampler = treeRss && process.platform === 'linux' ? setInterval(() => {
+      const pids = nodeProcessesUnder(child.pid);
+      treeMaxProcesses = Math.max(treeMaxProcesses, pids.length);
+      treePeakKiB = Math.max(treePeakKiB, pids.reduce((sum, pid) => sum + rssKiBOf(pid), 0));
+    }, 50) : undefined;
     let stderr = '';
     let stdout = '';
     child.stdout.on('data', (d) => { stdout = (stdout + d).slice(-20000); });
@@ -123,6 +168,7 @@ function runNode(nodeArgs, { timeoutS, cwd = ROOT } = {}) {
     const backstop = setTimeout(() => { killedByUs = true; child.kill('SIGKILL'); }, (timeoutS + 30) * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(backstop);
+      if (sampler) clearInterval(sampler);
       const elapsedMs = Date.now() - started;
       let timeRssKiB;
       let exitCode = code;
@@ -141,7 +187,7 @@ function runNode(nodeArgs, { timeoutS, cwd = ROOT } = {}) {
       }
       // timeout(1) exits 124 when it had to stop the command (137 if it needed -k's KILL).
       const timedOut = killedByUs || (useTime && (exitCode === 124 || exitCode === 137) && elapsedMs >= timeoutS * 1000 - 500);
-      resolve({ exitCode, signal: termSignal, timedOut, elapsedMs, timeRssKiB, stderrTail: childErr.trim().slice(-1500), stdoutTail: stdout.trim().slice(-1500) });
+      resolve({ exitCode, signal: termSignal, timedOut, elapsedMs, timeRssKiB, treePeakKiB: sampler ? treePeakKiB : undefined, treeMaxProcesses: sampler ? treeMaxProcesses : undefined, stderrTail: childErr.trim().slice(-1500), stdoutTail: stdout.trim().slice(-1500), stdout });
     });
   });
 }
@@ -194,9 +240,12 @@ function headerCounts(file) {
   return { nodeCount: Number(/"node_count":(\d+)/.exec(h)?.[1]), edgeCount: Number(/"edge_count":(\d+)/.exec(h)?.[1]) };
 }
 
+/** bench/gen-stream.mjs for this size (g<size>), or bench/gen.mjs (s<size>)? */
+const streamed = (targetMB) => opts.stream || targetMB >= STREAM_MIN_MB;
+
 async function ensureSnapshot(targetMB) {
+  if (streamed(targetMB)) return ensureStreamedSnapshot(targetMB);
   const file = path.join(opts.out, `s${targetMB}.heapsnapshot`);
-  const sidecar = `${file}.json`;
   const want = expectedBytes(targetMB);
   let generated;
   const stat = fs.existsSync(file) ? fs.statSync(file) : undefined;
@@ -212,6 +261,32 @@ async function ensureSnapshot(targetMB) {
     try { generated = JSON.parse(r.stdoutTail.split('\n').pop()); } catch { generated = undefined; }
     log(`${targetMB} MB: generated in ${(r.elapsedMs / 1000).toFixed(1)} s, ${((r.timeRssKiB ?? 0) * 1024 / MB).toFixed(0)} MB peak RSS`);
   }
+  return describeSnapshot(file, targetMB, 'bench/gen.mjs', generated);
+}
+
+/** A snapshot of any size written by bench/gen-stream.mjs (~25 s a GB, ~150 MB RSS), reused when its size is plausible. */
+async function ensureStreamedSnapshot(targetMB) {
+  const file = path.join(opts.out, `g${targetMB}.heapsnapshot`);
+  const want = targetMB * 1048576;
+  let generated;
+  const stat = fs.existsSync(file) ? fs.statSync(file) : undefined;
+  if (stat && stat.size >= want * 0.9 && stat.size <= want * 1.1) {
+    log(`${targetMB} MB: reusing ${path.relative(ROOT, file)} (${(stat.size / MB).toFixed(1)} MB)`);
+  } else {
+    log(`${targetMB} MB: generating ${path.relative(ROOT, file)} with bench/gen-stream.mjs (~${Math.ceil(targetMB / 40)} s)`);
+    const r = await runNode([path.join(HERE, 'gen-stream.mjs'), String(targetMB), file], { timeoutS: 3600 });
+    if (r.exitCode !== 0 || !fs.existsSync(file)) {
+      throw new Error(`generating ${file} failed (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${r.stderrTail.slice(-500)}`);
+    }
+    try { generated = JSON.parse(r.stdoutTail.split('\n').pop()); } catch { generated = undefined; }
+    log(`${targetMB} MB: generated in ${(r.elapsedMs / 1000).toFixed(1)} s, ${((r.timeRssKiB ?? 0) * 1024 / MB).toFixed(0)} MB peak RSS`);
+  }
+  return describeSnapshot(file, targetMB, 'bench/gen-stream.mjs', generated);
+}
+
+/** Header counts and section offsets (kept in <file>.json), and the file read once into the page cache. */
+function describeSnapshot(file, targetMB, generator, generated) {
+  const sidecar = `${file}.json`;
   const size = fs.statSync(file).size;
   const mtimeMs = fs.statSync(file).mtimeMs;
   let meta;
@@ -222,7 +297,7 @@ async function ensureSnapshot(targetMB) {
   const tScan = Date.now();
   const sections = scanSections(file); // always: warms the page cache
   if (!meta) {
-    meta = { file: path.relative(ROOT, file), targetMB, bytes: size, mtimeMs, ...headerCounts(file), sections, generator: 'bench/gen.mjs', generated };
+    meta = { file: path.relative(ROOT, file), targetMB, bytes: size, mtimeMs, ...headerCounts(file), sections, generator, generated };
     fs.writeFileSync(sidecar, JSON.stringify(meta, null, 1));
   }
   log(`${targetMB} MB: ${meta.nodeCount.toLocaleString('en')} nodes, ${meta.edgeCount.toLocaleString('en')} edges; section scan + cache warm-up ${Date.now() - tScan} ms`);
@@ -237,11 +312,17 @@ const LABELS = {
   floor: 'floor (4 MiB reads + 1 byte pass)',
   ours: 'ours: load, no dominators',
   'ours-dom': 'ours: load + dominators',
-  toolkit: `heap-snapshot-toolkit ${pkgVersion('heap-snapshot-toolkit')} (incl. dominators)`,
+  'ours-dom-huge': 'ours: load + dominators, huge pages (as the CLI runs it from 256 MB on)',
+  'ours-dom-1cpu': 'ours: load + dominators, one CPU (taskset -c 0)',
+  inspect: 'ours: napi-heapdiff inspect (CLI, whole process)',
+  toolkit: `heap-snapshot-toolkit ${pkgVersion('heap-snapshot-toolkit')} (DevTools' loader, one thread, incl. dominators)`,
+  devtools: `DevTools today (chrome-devtools-mcp ${pkgVersion('chrome-devtools-mcp')}: worker + second worker, incl. dominators)`,
+  vscode: `@vscode/v8-heap-parser ${pkgVersion('@vscode/v8-heap-parser')} (Rust → WASM, incl. dominators)`,
   hp: `heapsnapshot-parser ${pkgVersion('heapsnapshot-parser')}`,
 };
 
 async function runCase(name, snap, size) {
+  if (name === 'inspect') return runInspect(snap, size);
   const resultFile = path.join(opts.out, 'tmp', `${name}-s${size}-${process.pid}.json`);
   fs.mkdirSync(path.dirname(resultFile), { recursive: true });
   fs.rmSync(resultFile, { force: true });
@@ -250,7 +331,12 @@ async function runCase(name, snap, size) {
     flags.push('--cpu-prof', `--cpu-prof-dir=${path.join(opts.out, 'prof')}`, `--cpu-prof-name=${name}-s${size}-${Date.now()}.cpuprofile`);
   }
   log(`${size} MB: ${name} ...`);
-  const r = await runNode([...flags, path.join(HERE, 'case.mjs'), name, snap.file, resultFile, snap.sidecar], { timeoutS: opts.timeout });
+  const oneCpu = name.endsWith('-1cpu');
+  const huge = name.endsWith('-huge');
+  const caseName = oneCpu || huge ? name.slice(0, name.lastIndexOf('-')) : name;
+  // The library as the CLI runs it for big snapshots (src/cli/huge-pages.ts): glibc asks for transparent huge pages.
+  const env = huge ? { ...process.env, GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') } : undefined;
+  const r = await runNode([...flags, path.join(HERE, 'case.mjs'), caseName, snap.file, resultFile, snap.sidecar], { timeoutS: opts.timeout, oneCpu, env });
   let res;
   try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
   fs.rmSync(resultFile, { force: true });
@@ -262,6 +348,7 @@ async function runCase(name, snap, size) {
       : `child died (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${lastLine || '(no output)'}`;
     out.afterMs = r.elapsedMs;
   }
+  if (oneCpu && !TASKSET_BIN) out.note = 'taskset missing: ran on every CPU';
   out.timeRssKiB = r.timeRssKiB;
   out.wallMs = r.elapsedMs;
   const rssKiB = r.timeRssKiB ?? out.maxRssKiB;
@@ -270,6 +357,40 @@ async function runCase(name, snap, size) {
   out.rssOverFile = out.peakRssMB === undefined ? undefined : (out.peakRssMB * MB) / snap.meta.bytes;
   if (!out.ok && name === 'hp' && snap.meta.bytes > V8_MAX_STRING) out.expectedFailure = 'file > V8 max string length';
   log(`${size} MB: ${name}: ${out.ok ? `${(out.loadMs / 1000).toFixed(2)} s` : `FAIL (${out.error})`}, peak RSS ${out.peakRssMB?.toFixed(0) ?? '?'} MB`);
+  return out;
+}
+
+/**
+ * `napi-heapdiff inspect <file> --json <tmp>` as a user runs it (no node flags): wall time of the whole
+ * command (start-up, load, dominators, class aggregation, rendering, the JSON file). From 256 MB on
+ * the CLI runs the analysis in a second process with huge pages (src/cli/huge-pages.ts): its RSS is
+ * the summed RSS of both node processes, sampled every 50 ms (the node binary's pages, shared, are
+ * counted twice), next to /usr/bin/time's (the larger of the two).
+ */
+async function runInspect(snap, size) {
+  const json = path.join(opts.out, 'tmp', `inspect-s${size}-${process.pid}.json`);
+  fs.mkdirSync(path.dirname(json), { recursive: true });
+  fs.rmSync(json, { force: true });
+  log(`${size} MB: inspect ...`);
+  const r = await runNode([path.join(ROOT, 'dist/cli/main.js'), 'inspect', snap.file, '--json', json], { timeoutS: opts.timeout, treeRss: true });
+  let result;
+  try { result = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { result = undefined; }
+  fs.rmSync(json, { force: true });
+  const out = { case: 'inspect', label: LABELS.inspect, ok: r.exitCode === 0 && result !== undefined, wallMs: r.elapsedMs, timeRssKiB: r.timeRssKiB, processes: r.treeMaxProcesses };
+  if (out.ok) {
+    out.loadMs = r.elapsedMs;
+    out.nodeCount = result.nodeCount;
+    out.phases = { 'whole process (wall)': r.elapsedMs };
+  } else {
+    out.error = r.timedOut ? `timeout after ${opts.timeout} s` : `exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}: ${r.stderrTail.split('\n').filter((l) => l.trim()).slice(-2).join(' | ')}`;
+    out.afterMs = r.elapsedMs;
+  }
+  const treeKiB = r.treePeakKiB || undefined;
+  const rssKiB = treeKiB !== undefined && r.timeRssKiB !== undefined ? Math.max(treeKiB, r.timeRssKiB) : treeKiB ?? r.timeRssKiB;
+  out.peakRssMB = rssKiB === undefined ? undefined : (rssKiB * 1024) / MB;
+  out.rssSource = treeKiB !== undefined ? 'sum over its node processes (sampled)' : '/usr/bin/time -v';
+  out.rssOverFile = out.peakRssMB === undefined ? undefined : (out.peakRssMB * MB) / snap.meta.bytes;
+  log(`${size} MB: inspect: ${out.ok ? `${fmtS(out.loadMs)} s` : `FAIL (${out.error})`}, peak RSS ${out.peakRssMB?.toFixed(0) ?? '?'} MB in ${r.treeMaxProcesses ?? '?'} node process(es)`);
   return out;
 }
 
@@ -291,7 +412,7 @@ function phaseText(r) {
     }
     return `${k} ${v}`;
   });
-  return `${parts.join(', ')}; GC ${r.gcMs} ms in ${r.gcCount} pauses`;
+  return `${parts.join(', ')}${r.gcMs === undefined ? '' : `; GC ${r.gcMs} ms in ${r.gcCount} pauses`}`;
 }
 
 function goalRow(label, value, goal, kind, missText) {
@@ -323,45 +444,108 @@ function report(size, snap, results) {
   const od = by['ours-dom'];
   const o = by.ours;
   const fl = by.floor;
-  const tk = by.toolkit;
   const okTime = (r) => (r?.ok ? r.loadMs : undefined);
   const rr = [['ratio (same run)', 'value', 'goal', 'status']];
-  if (okTime(tk) && okTime(od)) {
-    const v = (ratios.toolkitOverOursDom = tk.loadMs / od.loadMs);
-    const need = tk.loadMs / GOALS.toolkitOverOurs;
-    rr.push(goalRow('toolkit time ÷ ours+dominators', v, GOALS.toolkitOverOurs, '>=', `by ${fmtX(GOALS.toolkitOverOurs / v)}: ours+dom must drop from ${fmtS(od.loadMs)} s to ≤ ${fmtS(need)} s (−${((1 - need / od.loadMs) * 100).toFixed(0)}%)`));
+  // Every peer that computes dominators, and the fastest of them: ours with dominators is held to that one.
+  const peers = DOMINATOR_PEERS.map((c) => by[c]).filter((r) => okTime(r));
+  const best = peers.reduce((a, r) => (a === undefined || r.loadMs < a.loadMs ? r : a), undefined);
+  if (best && okTime(od)) {
+    const v = (ratios.bestPeerOverOursDom = best.loadMs / od.loadMs);
+    ratios.bestPeer = best.case;
+    const need = best.loadMs / GOALS.peerOverOurs;
+    rr.push(goalRow(`fastest peer (${best.case}) ÷ ours+dominators`, v, GOALS.peerOverOurs, '>=', `by ${fmtX(GOALS.peerOverOurs / v)}: ours+dom must drop from ${fmtS(od.loadMs)} s to ≤ ${fmtS(need)} s (−${((1 - need / od.loadMs) * 100).toFixed(0)}%)`));
+    for (const r of peers) if (r !== best) rr.push(goalRow(`${r.case} ÷ ours+dominators`, (ratios[`${r.case}OverOursDom`] = r.loadMs / od.loadMs)));
+    const huge = by['ours-dom-huge'];
+    if (okTime(huge)) rr.push(goalRow(`fastest peer (${best.case}) ÷ ours+dominators with huge pages`, (ratios.bestPeerOverOursDomHuge = best.loadMs / huge.loadMs)));
+  } else if (okTime(od)) {
+    rr.push([`fastest peer ÷ ours+dominators`, '–', `≥ ${GOALS.peerOverOurs}×`, `n/a: no peer loaded this file (${DOMINATOR_PEERS.map((c) => `${c}: ${by[c] ? (by[c].ok ? 'ok' : 'failed') : 'not run'}`).join(', ')})`]);
   }
   if (okTime(od) && okTime(fl)) {
     const v = (ratios.oursDomOverFloor = od.loadMs / fl.loadMs);
-    const need = fl.loadMs * GOALS.oursOverFloor;
-    rr.push(goalRow('ours+dominators ÷ floor (time)', v, GOALS.oursOverFloor, '<=', `by ${fmtX(v / GOALS.oursOverFloor)}: ours+dom must drop from ${fmtS(od.loadMs)} s to ≤ ${fmtS(need)} s (−${((1 - need / od.loadMs) * 100).toFixed(0)}%)`));
+    rr.push(goalRow('ours+dominators ÷ floor (time)', v));
   }
-  if (od?.rssOverFile !== undefined) {
-    const v = (ratios.oursDomRssOverFile = od.rssOverFile);
+  const rssGoal = (label, r, key) => {
+    if (r?.rssOverFile === undefined) return;
+    const v = (ratios[key] = r.rssOverFile);
     const need = (GOALS.rssOverFile * m.bytes) / MB;
-    rr.push(goalRow('ours+dominators peak RSS ÷ file', v, GOALS.rssOverFile, '<=', `by ${fmtX(v / GOALS.rssOverFile)}: peak RSS must drop from ${od.peakRssMB.toFixed(0)} MB to ≤ ${need.toFixed(0)} MB (−${((1 - need / od.peakRssMB) * 100).toFixed(0)}%)`));
-  }
-  if (o?.rssOverFile !== undefined) {
-    const v = (ratios.oursRssOverFile = o.rssOverFile);
-    const need = (GOALS.rssOverFile * m.bytes) / MB;
-    rr.push(goalRow('ours (no dominators) peak RSS ÷ file', v, GOALS.rssOverFile, '<=', `by ${fmtX(v / GOALS.rssOverFile)}: ≤ ${need.toFixed(0)} MB`));
-  }
+    rr.push(goalRow(label, v, GOALS.rssOverFile, '<=', `by ${fmtX(v / GOALS.rssOverFile)}: peak RSS must drop from ${r.peakRssMB.toFixed(0)} MB to ≤ ${need.toFixed(0)} MB (−${((1 - need / r.peakRssMB) * 100).toFixed(0)}%)`));
+  };
+  rssGoal('ours+dominators peak RSS ÷ file', od, 'oursDomRssOverFile');
+  rssGoal('inspect (CLI, whole process) peak RSS ÷ file', by.inspect, 'inspectRssOverFile');
+  rssGoal('ours (no dominators) peak RSS ÷ file', o, 'oursRssOverFile');
   // The floor is a loader's (reading + one scan): the load is held to it; with dominators is shown too.
   if (okTime(o) && okTime(fl)) {
     const v = (ratios.oursOverFloor = o.loadMs / fl.loadMs);
     rr.push(goalRow('ours (no dominators) ÷ floor (time)', v, GOALS.oursOverFloor, '<=', `by ${fmtX(v / GOALS.oursOverFloor)}: ≤ ${fmtS(fl.loadMs * GOALS.oursOverFloor)} s`));
   }
-  if (okTime(tk) && okTime(o)) rr.push(goalRow('toolkit time ÷ ours (no dominators)', (ratios.toolkitOverOurs = tk.loadMs / o.loadMs)));
+  const one = by['ours-dom-1cpu'];
+  if (okTime(one)) {
+    const before = ONE_CPU_BEFORE[size];
+    ratios.oneCpuMs = one.loadMs;
+    if (before !== undefined) {
+      const v = (ratios.oneCpuOverBefore = one.loadMs / 1000 / before);
+      rr.push(goalRow(`one CPU, load + dominators ÷ before (${before.toFixed(2)} s)`, v, 1, '<=', `by ${fmtX(v)}: ${fmtS(one.loadMs)} s against ${before.toFixed(2)} s`));
+    } else rr.push([`one CPU, load + dominators`, `${fmtS(one.loadMs)} s`, '(info: no earlier figure at this size)', '']);
+  }
   if (rr.length > 1) out.push(table(rr, ['l', 'r', 'l', 'l']));
   else out.push('(no ratios: a case they need failed or was not run)');
   out.push('');
   out.push('phases (ms):');
-  for (const r of results) out.push(`  ${r.case}: ${phaseText(r) || (r.ok ? '' : 'failed')}`);
+  for (const r of results) {
+    const worker = r.workerSteps && Object.keys(r.workerSteps).length ? `; its worker: ${Object.entries(r.workerSteps).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
+    out.push(`  ${r.case}: ${phaseText(r) || (r.ok ? '' : 'failed')}${worker}`);
+  }
   const srcs = [...new Set(results.map((r) => r.rssSource).filter(Boolean))];
   const cross = results.filter((r) => r.timeRssKiB !== undefined && r.maxRssKiB !== undefined)
     .map((r) => `${r.case} ${((r.maxRssKiB * 1024) / MB).toFixed(0)}`).join(', ');
   out.push(`peak RSS = ${srcs.join(' / ') || '?'} (the child's max resident set size)${cross ? `; the child's own process.resourceUsage().maxRSS at exit: ${cross} MB` : ''}`);
   return { text: out.join('\n'), ratios };
+}
+
+/** Time and memory per MB of file at each size, against the smallest: how the cost grows with the file. */
+function scalingReport(sizes) {
+  const rows = [['size', 'file (MB)', 'generator', 'ours load (s)', 'ours+dom (s)', 'ours+dom ms/MB', '× smallest', 'huge pages: ours+dom (s)', 'ms/MB', '× smallest', 'ours+dom RSS ÷ file', 'inspect (s)', 'inspect RSS ÷ file', 'fastest peer ms/MB']];
+  const perMB = (r, bytes) => (r?.ok ? r.loadMs / (bytes / MB) : undefined);
+  const first = sizes[0];
+  const base = perMB(first.cases.find((c) => c.case === 'ours-dom'), first.bytes);
+  const baseHuge = perMB(first.cases.find((c) => c.case === 'ours-dom-huge'), first.bytes);
+  for (const sz of sizes) {
+    const get = (c) => sz.cases.find((r) => r.case === c);
+    const od = get('ours-dom');
+    const peers = DOMINATOR_PEERS.map(get).filter((r) => r?.ok);
+    const best = peers.reduce((a, r) => (a === undefined || r.loadMs < a.loadMs ? r : a), undefined);
+    const v = perMB(od, sz.bytes);
+    const huge = get('ours-dom-huge');
+    const vh = perMB(huge, sz.bytes);
+    rows.push([sz.targetMB, (sz.bytes / MB).toFixed(0), sz.generator?.replace('bench/', '') ?? '', get('ours')?.ok ? fmtS(get('ours').loadMs) : '–', od?.ok ? fmtS(od.loadMs) : '–',
+      v === undefined ? '–' : v.toFixed(2), v === undefined || base === undefined ? '–' : fmtX(v / base),
+      huge?.ok ? fmtS(huge.loadMs) : '–', vh === undefined ? '–' : vh.toFixed(2), vh === undefined || baseHuge === undefined ? '–' : fmtX(vh / baseHuge), fmtX(od?.rssOverFile),
+      get('inspect')?.ok ? fmtS(get('inspect').loadMs) : '–', fmtX(get('inspect')?.rssOverFile), best ? `${perMB(best, sz.bytes).toFixed(1)} (${best.case})` : '–']);
+  }
+  return ['== scaling: cost per MB of file, each size against the smallest (linear growth = 1.00×) ==', table(rows, ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'])].join('\n');
+}
+
+/**
+ * The streamed snapshots are checked against a real one: bench/gen-stream.mjs at 120 MB beside
+ * bench/gen.mjs's s120 (both made if missing), through bench/snapshot-stats.mjs.
+ */
+async function generatorCheck() {
+  const head = '== generator check: bench/gen-stream.mjs (g120) against a real heap written by V8 (bench/gen.mjs, s120) ==';
+  const real = await ensureSnapshotWith(120, false);
+  const streamedFile = await ensureSnapshotWith(120, true);
+  const r = await runNode([path.join(HERE, 'snapshot-stats.mjs'), real.file, streamedFile.file], { timeoutS: 600 });
+  if (r.exitCode !== 0) return { text: `${head}\nFAIL: ${r.stderrTail.slice(-300)}` };
+  return { text: `${head}\n${r.stdout.trim()}\n(edgeDistance: shares of all edges by |target − source| for targets of ≤ 64 edges; edgesIntoHubs: edges into targets of more)` };
+}
+async function ensureSnapshotWith(targetMB, stream) {
+  if (stream) return ensureStreamedSnapshot(targetMB);
+  const saved = opts.stream;
+  opts.stream = false;
+  try {
+    return await ensureSnapshot(targetMB);
+  } finally {
+    opts.stream = saved;
+  }
 }
 
 // ------------------------------------------------------------------ agent overhead
@@ -516,7 +700,7 @@ async function runDiffCase(name, pair) {
   let res;
   if (name === 'cli') {
     // As a user runs it: the bin, no extra node flags; exit 1 only means "a leak was found".
-    r = await runNode([path.join(ROOT, 'dist/cli/main.js'), 'diff', pair.a, pair.b, '--json', resultFile], { timeoutS: opts.timeout });
+    r = await runNode([path.join(ROOT, 'dist/cli/main.js'), 'diff', pair.a, pair.b, '--json', resultFile], { timeoutS: opts.timeout, treeRss: true });
     let json;
     try { json = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { json = undefined; }
     res = json && (r.exitCode === 0 || r.exitCode === 1)
@@ -528,8 +712,9 @@ async function runDiffCase(name, pair) {
     if (!res) res = { ok: false, error: r.timedOut ? `timeout after ${opts.timeout} s` : `child died (exit ${r.exitCode}${r.signal ? ', ' + r.signal : ''}): ${r.stderrTail.split('\n').filter((l) => l.trim()).slice(-2).join(' | ')}` };
   }
   fs.rmSync(resultFile, { force: true });
-  const rssKiB = r.timeRssKiB ?? res.maxRssKiB;
-  return { case: name, ...res, wallMs: r.elapsedMs, peakRssMB: rssKiB === undefined ? undefined : (rssKiB * 1024) / MB };
+  // The CLI may run the analysis in a second process (huge pages): both count.
+  const rssKiB = Math.max(r.timeRssKiB ?? res.maxRssKiB ?? 0, r.treePeakKiB ?? 0) || undefined;
+  return { case: name, ...res, wallMs: r.elapsedMs, processes: r.treeMaxProcesses, peakRssMB: rssKiB === undefined ? undefined : (rssKiB * 1024) / MB };
 }
 
 async function diffSection() {
@@ -578,6 +763,13 @@ async function diffSection() {
   const rr = [['ratio (same run)', 'value', 'goal', 'status']];
   const miss = (v, c) => `by ${fmtX(v / GOALS.diffOverLoad)}: must drop from ${fmtS(med[c])} s to < ${fmtS(med.load2 * GOALS.diffOverLoad)} s`;
   if (summary.cli?.overLoadBoth !== undefined) rr.push(goalRow('diff (CLI, whole process) ÷ load of both', summary.cli.overLoadBoth, GOALS.diffOverLoad, '<=', miss(summary.cli.overLoadBoth, 'cli')));
+  const larger = Math.max(bytesA, bytesB);
+  for (const c of ['cli', 'analyze']) {
+    const peak = summary[c]?.peakRssMB;
+    if (peak === undefined) continue;
+    const v = (summary[c].rssOverLarger = (peak * MB) / larger);
+    rr.push(goalRow(`diff (${c === 'cli' ? 'CLI, whole process' : 'library'}) peak RSS ÷ the larger file`, v, GOALS.diffRssOverFile, '<=', `by ${fmtX(v / GOALS.diffRssOverFile)}: ${peak.toFixed(0)} MB against ≤ ${((GOALS.diffRssOverFile * larger) / MB).toFixed(0)} MB`));
+  }
   if (summary.analyze?.overLoadBoth !== undefined) rr.push(goalRow('diff (library analyzeSnapshots) ÷ load of both', summary.analyze.overLoadBoth, GOALS.diffOverLoad, '<=', miss(summary.analyze.overLoadBoth, 'analyze')));
   if (med['tk-diff'] !== undefined && med.cli !== undefined) rr.push(goalRow('toolkit diffFromStreams ÷ ours (CLI)', (summary.tkOverCli = med['tk-diff'] / med.cli)));
   if (med['tk-diff'] !== undefined && med.analyze !== undefined) rr.push(goalRow('toolkit diffFromStreams ÷ ours (library)', (summary.tkOverAnalyze = med['tk-diff'] / med.analyze)));
@@ -590,7 +782,8 @@ async function diffSection() {
     else if (r?.note) out.push(`  ${c}: ${r.note}; exit ${r.exitCode}`);
     for (const e of summary[c].errors) out.push(`  ${c}: FAIL ${e}`);
   }
-  out.push('peak RSS = /usr/bin/time -v of each child (max over runs); the CLI runs without --max-old-space-size, the others with it');
+  out.push('peak RSS = /usr/bin/time -v of each child (max over runs; for the CLI, the summed RSS of its node processes when it starts a second one for huge pages); the CLI runs without --max-old-space-size, the others with it');
+  out.push('the snapshots are analysed one at a time: each is loaded, its census taken and its arrays dropped before the next (dominators only for the last), so memory is bounded by the larger snapshot, not by both');
   out.push(`1-minute load average: ${loadAtStart} at the start of the section, ${loadAvg()} at its end (${os.cpus().length} CPUs)`);
   return { pair: pair.meta, summary, loadAverage: [Number(loadAtStart), Number(loadAvg())], text: out.join('\n') };
 }
@@ -630,7 +823,7 @@ async function main() {
     date: new Date().toISOString(), node: process.version, platform: `${os.type()} ${os.release()}`,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`, totalMemGB: +(os.totalmem() / 2 ** 30).toFixed(1),
     nodeFlags: NODE_FLAGS, timeoutS: opts.timeout, rssSource: TIME_BIN ? '/usr/bin/time -v (Maximum resident set size of the child)' : 'process.resourceUsage().maxRSS in the child',
-    versions: { 'heap-snapshot-toolkit': pkgVersion('heap-snapshot-toolkit'), 'heapsnapshot-parser': pkgVersion('heapsnapshot-parser') },
+    versions: Object.fromEntries(['heap-snapshot-toolkit', 'chrome-devtools-mcp', '@vscode/v8-heap-parser', 'heapsnapshot-parser'].map((n) => [n, pkgVersion(n)])),
     ...gitInfo(),
   };
   log(`napi-heapdiff bench: node ${env.node}, ${env.cpus}, ${env.totalMemGB} GiB; sizes ${opts.sizes.join(', ')} MB; cases ${opts.cases.join(', ')}`);
@@ -647,7 +840,16 @@ async function main() {
       const { text, ratios } = report(size, snap, rows);
       process.stdout.write(`\n${text}\n`);
       texts.push(text);
-      results.sizes.push({ targetMB: size, file: snap.meta.file, bytes: snap.meta.bytes, nodeCount: snap.meta.nodeCount, edgeCount: snap.meta.edgeCount, sections: snap.meta.sections, cases: rows, ratios });
+      results.sizes.push({ targetMB: size, file: snap.meta.file, bytes: snap.meta.bytes, nodeCount: snap.meta.nodeCount, edgeCount: snap.meta.edgeCount, sections: snap.meta.sections, generator: snap.meta.generator, cases: rows, ratios });
+    }
+    if (results.sizes.length > 1) {
+      const text = scalingReport(results.sizes);
+      process.stdout.write(`\n${text}\n`);
+    }
+    if (opts.sizes.some(streamed)) {
+      const check = await generatorCheck();
+      process.stdout.write(`\n${check.text}\n`);
+      results.generatorCheck = check;
     }
   }
   if (opts.agent) {

@@ -211,7 +211,7 @@ function readTeardownStacks(graph: HeapGraph, array: number): StackCount[] {
  */
 function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
   const { nodes, edges, layout, nodeCount, strings, firstEdge } = graph;
-  const { nodeFieldCount, nodeTypeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
+  const { nodeFieldCount, nodeTypeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeNameOffset, edgeToNodeOffset, edgeToNodeShift } = layout;
   const objectType = layout.nodeType.object;
   const propertyType = layout.edgeType.property;
   const byPrototype = new Map<number, NameEntry>();
@@ -230,15 +230,15 @@ function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
     let stackNode = NONE;
     let asyncIdNode = NONE;
     for (let e = firstEdge[o]!, end = firstEdge[o + 1]!, base = e * edgeFieldCount; e < end; e++, base += edgeFieldCount) {
-      if (edges[base + edgeTypeOffset] !== propertyType) continue;
+      if ((edges[base + edgeTypeOffset]! & edgeTypeMask) !== propertyType) continue;
       const edgeName = edges[base + edgeNameOffset]!;
       if (protoNames.has(edgeName)) {
-        entry = byPrototype.get(edges[base + edgeToNodeOffset]!);
+        entry = byPrototype.get(edges[base + edgeToNodeOffset]! >>> edgeToNodeShift);
         if (entry === undefined) return false;
       } else if (stackNames.has(edgeName)) {
-        stackNode = edges[base + edgeToNodeOffset]!;
+        stackNode = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
       } else if (asyncIdNames.has(edgeName)) {
-        asyncIdNode = edges[base + edgeToNodeOffset]!;
+        asyncIdNode = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
       }
     }
     if (entry === undefined) return false;

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { FolderManifest } from '../capture-folder/manifest.js';
 import { retainingPath } from '../graph/distances.js';
 import { HeapGraph } from '../graph/heap-graph.js';
+import { collectGarbage } from '../util/collect-garbage.js';
 import { loadCaptureLedger } from '../ledger/capture-ledger.js';
 import type { Ledger, NameLedger } from '../ledger/ledger.js';
 import { loadSnapshot, type LoadProgress } from '../snapshot/load.js';
@@ -71,13 +72,11 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const retained = new Map<string, number>();
   const paths = new Map<string, PathStep[]>();
   for (const [index, input] of inputs.entries()) {
-    const report = options.onProgress;
-    const snapshot = await loadSnapshot(input.file, { onProgress: report && ((load) => report({ stage: 'load', file: input.file, index, count: inputs.length, load })) });
-    report?.({ stage: 'analyze', file: input.file, index, count: inputs.length });
-    const graph = new HeapGraph(snapshot);
-    const census = takeCensus(graph, input.file);
-    censuses.push(census);
-    if (index === inputs.length - 1) measureLastSnapshot(graph, census, censuses[0]!, retained, paths);
+    // The previous snapshot is dropped (only its census is kept, and its
+    // graph lived in censusOf's frame, gone now): give its memory back before
+    // this one takes as much.
+    if (index > 0) collectGarbage();
+    censuses.push(await censusOf(input, index, inputs.length, options.onProgress, censuses, retained, paths));
   }
 
   const snapshots: SnapshotRow[] = inputs.map((input) => ({
@@ -228,6 +227,16 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
     notes,
     verdict: leaking ? 'leak' : 'clean',
   };
+}
+
+/** Loads one snapshot of a series and takes its census (for the last, also retained sizes and retaining paths); nothing else outlives the call. */
+async function censusOf(input: SnapshotInput, index: number, count: number, report: AnalyzeOptions['onProgress'], censuses: SnapshotCensus[], retained: Map<string, number>, paths: Map<string, PathStep[]>): Promise<SnapshotCensus> {
+  const snapshot = await loadSnapshot(input.file, { onProgress: report && ((load) => report({ stage: 'load', file: input.file, index, count, load })) });
+  report?.({ stage: 'analyze', file: input.file, index, count });
+  const graph = new HeapGraph(snapshot);
+  const census = takeCensus(graph, input.file);
+  if (index === count - 1) measureLastSnapshot(graph, census, censuses[0] ?? census, retained, paths);
+  return census;
 }
 
 /** Per snapshot, cumulative created / destroyed / open from the ledger's windows. */

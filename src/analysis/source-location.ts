@@ -60,7 +60,7 @@ export class LocationIndex {
 
   /** The location of a closure node, or undefined. */
   locationOf(node: number): SourceLocation | undefined {
-    const entry = this.entryOf(node * this.graph.layout.nodeFieldCount);
+    const entry = this.entryOf(node * this.graph.layout.fileNodeFieldCount);
     if (entry < 0) return undefined;
     const { locationFieldCount, locationLineOffset, locationColumnOffset } = this.graph.layout;
     const base = entry * locationFieldCount;

@@ -15,7 +15,7 @@ export interface Distances {
  */
 export function computeDistances(graph: HeapGraph): Distances {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
-  const { edgeFieldCount, edgeToNodeOffset } = layout;
+  const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
   const essential = graph.essentialEdges();
   const distance = new Uint32Array(nodeCount).fill(NONE);
   const parentEdge = new Uint32Array(nodeCount).fill(NONE);
@@ -29,7 +29,7 @@ export function computeDistances(graph: HeapGraph): Distances {
     const next = distance[node]! + 1;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
-      const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+      const target = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
       if (distance[target] !== NONE) continue;
       distance[target] = next;
       parentEdge[target] = e;

@@ -27,10 +27,7 @@ const MAX_EXAMPLES = 10;
  */
 export function computeDominators(graph: HeapGraph): Dominators {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
-  const { edgeFieldCount, edgeToNodeOffset } = layout;
-  // Retainers and shallow sizes are asked for only when needed: on big graphs
-  // worker threads compute them meanwhile (HeapGraph.dominators).
-  const essential = graph.essentialEdges();
+  const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
 
   const size = nodeCount + 1;
   // Four arrays of a word per node, each reused once its first use is over
@@ -39,13 +36,17 @@ export function computeDominators(graph: HeapGraph): Dominators {
   // the DFS's edge cursors become `ancestor`, and once it and `idom` are done,
   // their buffer holds the retained sizes. The semi-dominators need no array:
   // each is kept in the first slot of its node's retainer list, which nothing
-  // reads again once the node is processed.
+  // reads again once the node is processed. Before the DFS, `vertex` and the
+  // pair buffer are the essential-edge traversal's stack and marks.
   const preorderBuffer = new ArrayBuffer(size * 4);
   const pairBuffer = new ArrayBuffer(size * 8);
-  /** Ordinal → preorder number; 0 = not visited yet. */
-  const preorder = new Uint32Array(preorderBuffer, 0, nodeCount);
   /** Preorder number → ordinal. */
   const vertex = new Uint32Array(size);
+  // Retainers and shallow sizes are asked for only when needed: on big graphs
+  // worker threads compute them meanwhile (HeapGraph.dominators).
+  const essential = graph.essentialEdges({ pageOwned: new Uint8Array(pairBuffer, 0, nodeCount), stack: vertex });
+  /** Ordinal → preorder number; 0 = not visited yet. */
+  const preorder = new Uint32Array(preorderBuffer, 0, nodeCount);
   /** During the DFS, each vertex's next edge to look at. */
   const nextEdge = new Uint32Array(pairBuffer, 0, size);
   /** DFS parent, then (after the NCA walk) immediate dominator. */
@@ -64,7 +65,7 @@ export function computeDominators(graph: HeapGraph): Dominators {
       let child = 0;
       for (; e < end; e++) {
         if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
-        child = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+        child = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
         if (preorder[child] === 0) break;
       }
       if (e < end) {

@@ -23,10 +23,13 @@ const EPHEMERON_EDGE = /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) p
  * when bit e & 7 of byte e >>> 3 is set. With `retainerCounts` (zeroed,
  * nodeCount + 1 long), also counts each node's essential retainers, the first
  * half of building the retainer lists (retainers.ts), at no extra pass.
+ * `scratch` lends the traversal its two node-sized arrays (any content): the
+ * dominator computation lends memory it fills later anyway, so that they add
+ * nothing to its peak.
  */
-export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount)), retainerCounts?: Uint32Array): Uint8Array {
+export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = new Uint8Array(essentialBitmapBytes(graph.edgeCount)), retainerCounts?: Uint32Array, scratch?: EssentialScratch): Uint8Array {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal, nodes } = graph;
-  const { edgeFieldCount, edgeTypeOffset, edgeNameOffset, edgeToNodeOffset } = layout;
+  const { edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeNameOffset, edgeToNodeOffset, edgeToNodeShift } = layout;
   const weak = layout.edgeType.weak;
   const shortcut = layout.edgeType.shortcut;
   const internal = layout.edgeType.internal;
@@ -39,13 +42,13 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
   // edges are decided below in file order, which reads memory in order (the
   // two passes take about two thirds of the time of one that decides each
   // edge as the traversal meets it).
-  const pageOwned = new Uint8Array(nodeCount);
-  const stack = new Uint32Array(nodeCount);
+  const pageOwned = scratch ? scratch.pageOwned.fill(0, 0, nodeCount) : new Uint8Array(nodeCount);
+  const stack = scratch?.stack ?? new Uint32Array(nodeCount);
   let top = 0;
   const syntheticType = layout.nodeType.synthetic;
   for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end; e++) {
-    const type = edges[e * edgeFieldCount + edgeTypeOffset]!;
-    const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+    const type = edges[e * edgeFieldCount + edgeTypeOffset]! & edgeTypeMask;
+    const target = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
     const isUserGlobal = type === shortcut;
     const isDomTrees = type === layout.edgeType.element && graph.nodeType(target) === syntheticType && graph.nodeName(target) === '(Document DOM trees)';
     if ((isUserGlobal || isDomTrees) && !pageOwned[target]) {
@@ -57,8 +60,8 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
     const node = stack[--top]!;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       const base = e * edgeFieldCount;
-      if (edges[base + edgeTypeOffset] === weak) continue;
-      const target = edges[base + edgeToNodeOffset]!;
+      if ((edges[base + edgeTypeOffset]! & edgeTypeMask) === weak) continue;
+      const target = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
       if (pageOwned[target]) continue;
       pageOwned[target] = 1;
       stack[top++] = target;
@@ -72,9 +75,9 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
     const tableId = tableIdByName === undefined ? 0 : nodes[node * nodeFieldCount + nodeIdOffset]!;
     for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
       const base = e * edgeFieldCount;
-      const type = edges[base + edgeTypeOffset]!;
+      const type = edges[base + edgeTypeOffset]! & edgeTypeMask;
       if (type === weak || (type === shortcut && !isRoot)) continue;
-      const target = edges[base + edgeToNodeOffset]!;
+      const target = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
       if (target === node || (outside && pageOwned[target] === 1)) continue;
       if (type === internal && tableId !== 0 && tableIdByName![edges[base + edgeNameOffset]!] === tableId) continue;
       essential[e >>> 3]! |= 1 << (e & 7);
@@ -82,6 +85,12 @@ export function computeEssentialEdges(graph: HeapGraph, essential: Uint8Array = 
     }
   }
   return essential;
+}
+
+/** Node-sized scratch for the page-owned traversal: at least nodeCount bytes and nodeCount words. */
+export interface EssentialScratch {
+  pageOwned: Uint8Array;
+  stack: Uint32Array;
 }
 
 /** For each string index that names a WeakMap table edge, the table's object id; 0 elsewhere. */

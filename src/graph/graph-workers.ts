@@ -56,7 +56,7 @@ export interface GraphPasses {
  * counts). One thread, not one per pass: each costs some 15 MB while alive.
  * Undefined handles: run the pass here.
  */
-export function startGraphPasses(graph: HeapGraph, wanted: { shallow: boolean; retainers: boolean }, minNodes = WORKER_MIN_NODES): GraphPasses {
+export function startGraphPasses(graph: HeapGraph, wanted: { shallow: boolean; retainers: boolean }, minNodes = WORKER_MIN_NODES, retainerScratch?: Uint32Array): GraphPasses {
   const none: GraphPasses = { shallow: undefined, retainers: undefined };
   if (!isBigAndShared(graph, minNodes) || (!wanted.shallow && !wanted.retainers)) return none;
   const steps: WorkerStep[] = [];
@@ -72,8 +72,9 @@ export function startGraphPasses(graph: HeapGraph, wanted: { shallow: boolean; r
       firstRetainer: new Uint32Array(new SharedArrayBuffer((graph.nodeCount + 1) * 4)),
       // Room for every edge: the count is not known until the counts are in.
       // The unused tail (non-retaining edges) is never touched, so it costs
-      // address space, not memory.
-      retainingNode: new Uint32Array(new SharedArrayBuffer(graph.edgeCount * 4)),
+      // address space, not memory. Shared scratch the graph lends (the word an
+      // edge that packing freed) costs nothing at all.
+      retainingNode: retainerScratch?.buffer instanceof SharedArrayBuffer ? retainerScratch : new Uint32Array(new SharedArrayBuffer(graph.edgeCount * 4)),
     };
     // The counts come with the essential edges (computeEssentialEdges): the step only fills the lists.
     steps.push(workerStep(fillRetainers, retainerInput(graph, lists.firstRetainer, lists.retainingNode, lists.essential, lists.ready, true)));
@@ -101,7 +102,7 @@ export function startGraphPasses(graph: HeapGraph, wanted: { shallow: boolean; r
       },
       result() {
         const { firstRetainer, retainingNode } = lists!;
-        return collect(steps.length) && !abandoned ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph);
+        return collect(steps.length) && !abandoned ? { firstRetainer, retainingNode: retainingNode.subarray(0, firstRetainer[graph.nodeCount]) } : buildRetainers(graph, retainerScratch);
       },
     },
   };

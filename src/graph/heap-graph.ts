@@ -6,7 +6,7 @@ import type { StringTable } from '../snapshot/string-table.js';
 import { computeClassIndex, type ClassIndex } from './class-index.js';
 import { computeDistances, type Distances } from './distances.js';
 import { computeDominators, type Dominators } from './dominators.js';
-import { computeEssentialEdges } from './essential-edges.js';
+import { computeEssentialEdges, type EssentialScratch } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
 import { computeShallowSizes, type ShallowSizes } from './shallow-sizes.js';
@@ -42,6 +42,8 @@ export class HeapGraph {
   private cachedShallow: ShallowSizes | undefined;
   private pendingShallow: PendingShallowSizes | undefined;
   private pendingRetainers: PendingRetainers | undefined;
+  /** Edge scratch (HeapSnapshot.edgeScratch) taken for the retainer lists while dominators are computed. */
+  private retainerScratch: Uint32Array | undefined;
 
   constructor(readonly snapshot: HeapSnapshot) {
     this.nodeCount = snapshot.nodeCount;
@@ -78,7 +80,7 @@ export class HeapGraph {
   }
 
   edgeType(edge: number): number {
-    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeTypeOffset]!;
+    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeTypeOffset]! & this.layout.edgeTypeMask;
   }
 
   edgeTypeName(edge: number): string {
@@ -87,7 +89,7 @@ export class HeapGraph {
 
   /** The target node's ordinal. */
   edgeTarget(edge: number): number {
-    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeToNodeOffset]!;
+    return this.edges[edge * this.layout.edgeFieldCount + this.layout.edgeToNodeOffset]! >>> this.layout.edgeToNodeShift;
   }
 
   /** Element and hidden edges are named by an index, every other type by a string. */
@@ -120,12 +122,15 @@ export class HeapGraph {
     return this.cachedShallow;
   }
 
-  /** Bitmap over edge ordinals: bit e & 7 of byte e >>> 3 is set where edge e retains its target (see essential-edges.ts). */
-  essentialEdges(): Uint8Array {
+  /**
+   * Bitmap over edge ordinals: bit e & 7 of byte e >>> 3 is set where edge e retains its target (see essential-edges.ts).
+   * `scratch`: node-sized memory the first computation may use.
+   */
+  essentialEdges(scratch?: EssentialScratch): Uint8Array {
     if (!this.cachedEssential) {
       let filled = false;
       try {
-        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential, this.pendingRetainers?.counts);
+        this.cachedEssential = computeEssentialEdges(this, this.pendingRetainers?.essential, this.pendingRetainers?.counts, scratch);
         filled = true;
       } finally {
         this.pendingRetainers?.essentialDone(filled);
@@ -145,7 +150,7 @@ export class HeapGraph {
     this.essentialEdges();
     const pending = this.pendingRetainers;
     this.pendingRetainers = undefined;
-    return pending ? pending.result() : buildRetainers(this);
+    return pending ? pending.result() : buildRetainers(this, this.retainerScratch);
   }
 
   distances(): Distances {
@@ -157,14 +162,38 @@ export class HeapGraph {
       // On big graphs, shallow sizes and retainer lists are computed by a
       // worker thread while this one does the essential edges and the DFS
       // (graph-workers.ts); the getters above collect the results.
-      if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
-        const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential });
-        this.pendingShallow = passes.shallow;
-        this.pendingRetainers = passes.retainers;
+      // The retainer lists go into the memory edge packing freed, when no
+      // other pass is using it: nothing new at the peak.
+      this.retainerScratch = this.borrowScratch(this.edgeCount);
+      try {
+        if (hasSpareCpu() && !this.pendingShallow && !this.pendingRetainers) {
+          const passes = startGraphPasses(this, { shallow: !this.cachedShallow, retainers: !this.cachedEssential }, undefined, this.retainerScratch);
+          this.pendingShallow = passes.shallow;
+          this.pendingRetainers = passes.retainers;
+        }
+        this.cachedDominators = computeDominators(this);
+      } finally {
+        if (this.retainerScratch) this.returnScratch();
+        this.retainerScratch = undefined;
       }
-      this.cachedDominators = computeDominators(this);
     }
     return this.cachedDominators;
+  }
+
+  /**
+   * `words` words of the snapshot's edge scratch (memory edge packing freed,
+   * resident already) when it is that big and no other pass holds it; give it
+   * back with returnScratch(). Undefined: allocate your own.
+   */
+  borrowScratch(words: number): Uint32Array | undefined {
+    const scratch = this.snapshot.edgeScratch;
+    if (!scratch || scratch.inUse || scratch.words.length < words) return undefined;
+    scratch.inUse = true;
+    return scratch.words.subarray(0, words);
+  }
+
+  returnScratch(): void {
+    if (this.snapshot.edgeScratch) this.snapshot.edgeScratch.inUse = false;
   }
 
   /** Node ordinal for a V8 object id, or NONE. */

@@ -19,6 +19,7 @@ export interface RetainerInput {
   firstEdge: Uint32Array;
   edgeFieldCount: number;
   edgeToNodeOffset: number;
+  edgeToNodeShift: number;
   essential: Uint8Array;
   /** Output, nodeCount + 1 long. */
   firstRetainer: Uint32Array;
@@ -30,14 +31,15 @@ export interface RetainerInput {
   counted: boolean;
 }
 
-export function buildRetainers(graph: HeapGraph): Retainers {
-  const input = retainerInput(graph, new Uint32Array(graph.nodeCount + 1), undefined);
+/** `into`: room for every edge (e.g. HeapSnapshot.edgeScratch), or undefined to allocate the lists' exact size. */
+export function buildRetainers(graph: HeapGraph, into?: Uint32Array): Retainers {
+  const input = retainerInput(graph, new Uint32Array(graph.nodeCount + 1), into);
   return { firstRetainer: input.firstRetainer, retainingNode: fillRetainers(input) };
 }
 
 export function retainerInput(graph: HeapGraph, firstRetainer: Uint32Array, retainingNode: Uint32Array | undefined, essential = graph.essentialEdges(), essentialReady?: Int32Array, counted = false): RetainerInput {
-  const { edgeFieldCount, edgeToNodeOffset } = graph.layout;
-  return { nodeCount: graph.nodeCount, edges: graph.edges, firstEdge: graph.firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, retainingNode, essentialReady, counted };
+  const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = graph.layout;
+  return { nodeCount: graph.nodeCount, edges: graph.edges, firstEdge: graph.firstEdge, edgeFieldCount, edgeToNodeOffset, edgeToNodeShift, essential, firstRetainer, retainingNode, essentialReady, counted };
 }
 
 /**
@@ -47,14 +49,14 @@ export function retainerInput(graph: HeapGraph, firstRetainer: Uint32Array, reta
  * outside its body.
  */
 export function fillRetainers(input: RetainerInput): Uint32Array {
-  const { nodeCount, edges, firstEdge, edgeFieldCount, edgeToNodeOffset, essential, firstRetainer, essentialReady } = input;
+  const { nodeCount, edges, firstEdge, edgeFieldCount, edgeToNodeOffset, edgeToNodeShift, essential, firstRetainer, essentialReady } = input;
   if (essentialReady) {
     while (Atomics.load(essentialReady, 0) === 0) Atomics.wait(essentialReady, 0, 0);
     if (Atomics.load(essentialReady, 0) !== 1) return new Uint32Array(0);
   }
   if (!input.counted) {
     for (let e = 0, offset = edgeToNodeOffset, edgeCount = firstEdge[nodeCount]!; e < edgeCount; e++, offset += edgeFieldCount) {
-      if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) firstRetainer[edges[offset]!]!++;
+      if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) firstRetainer[edges[offset]! >>> edgeToNodeShift]!++;
     }
   }
   // Inclusive prefix sums: each node's slot holds the end of its list, and
@@ -70,7 +72,7 @@ export function fillRetainers(input: RetainerInput): Uint32Array {
   const retainingNode = input.retainingNode ? input.retainingNode.subarray(0, sum) : new Uint32Array(sum);
   for (let node = nodeCount - 1; node >= 0; node--) {
     for (let e = firstEdge[node + 1]! - 1, first = firstEdge[node]!; e >= first; e--) {
-      if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) retainingNode[--firstRetainer[edges[e * edgeFieldCount + edgeToNodeOffset]!]!] = node;
+      if ((essential[e >>> 3]! & (1 << (e & 7))) !== 0) retainingNode[--firstRetainer[edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift]!] = node;
     }
   }
   return retainingNode;

@@ -13,7 +13,9 @@ export interface ShallowSizeInput {
   nodeNameOffset: number;
   edgeFieldCount: number;
   edgeTypeOffset: number;
+  edgeTypeMask: number;
   edgeToNodeOffset: number;
+  edgeToNodeShift: number;
   types: { hidden: number; array: number; native: number; synthetic: number; weakEdge: number };
   /** String index of "system / ExternalStringData", or -1. */
   externalStringData: number;
@@ -60,7 +62,9 @@ export function shallowSizeInput(graph: HeapGraph, sizes: ShallowSizes): Shallow
     nodeNameOffset: layout.nodeNameOffset,
     edgeFieldCount: layout.edgeFieldCount,
     edgeTypeOffset: layout.edgeTypeOffset,
+    edgeTypeMask: layout.edgeTypeMask,
     edgeToNodeOffset: layout.edgeToNodeOffset,
+    edgeToNodeShift: layout.edgeToNodeShift,
     types: {
       hidden: layout.nodeType.hidden,
       array: layout.nodeType.array,
@@ -82,14 +86,14 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
   const UNVISITED = 0xffffffff;
   const SHARED = 0xfffffffe;
   const { nodeCount, rootOrdinal, nodes, edges, firstEdge, sizes, externalStringData } = input;
-  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeToNodeOffset } = input;
+  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeToNodeOffset, edgeToNodeShift } = input;
   const { hidden, array, native, synthetic, weakEdge } = input.types;
   for (let o = 0; o < nodeCount; o++) sizes[o] = nodes[o * nodeFieldCount + nodeSelfSizeOffset]!;
 
   // Without user roots (only synthetic roots below the root) DevTools keeps raw sizes.
   let userRoots = false;
   for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end && !userRoots; e++) {
-    const target = edges[e * edgeFieldCount + edgeToNodeOffset]!;
+    const target = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
     userRoots = nodes[target * nodeFieldCount + nodeTypeOffset] !== synthetic;
   }
   if (!userRoots) return;
@@ -115,8 +119,8 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
       const owner = owners[node]!;
       for (let e = firstEdge[node]!, end = firstEdge[node + 1]!; e < end; e++) {
         const base = e * edgeFieldCount;
-        if (edges[base + edgeTypeOffset] === weakEdge) continue;
-        const target = edges[base + edgeToNodeOffset]!;
+        if ((edges[base + edgeTypeOffset]! & edgeTypeMask) === weakEdge) continue;
+        const target = edges[base + edgeToNodeOffset]! >>> edgeToNodeShift;
         const current = owners[target]!;
         if (current === UNVISITED) {
           owners[target] = owner;

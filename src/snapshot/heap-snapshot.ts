@@ -3,10 +3,18 @@ import type { SnapshotLayout } from './layout.js';
 import type { StringTable } from './string-table.js';
 
 /**
- * A loaded, validated snapshot: flat typed arrays in V8's own layout, with one
- * change: each edge's `to_node` holds the target's node ordinal rather than an
- * index into `nodes`; and one addition: where each node's edges start.
+ * A loaded, validated snapshot: flat typed arrays in V8's own layout, with two
+ * changes: each edge's `to_node` holds the target's node ordinal rather than an
+ * index into `nodes`, and `nodes` keeps only the fields the graph reads (type,
+ * name, id, self_size: `layout` says where), each node's edge_count having
+ * become where its edges start (`firstEdge`).
  */
+/** Memory one graph pass at a time may use: take it only when `inUse` is false, and give it back. */
+export interface EdgeScratch {
+  words: Uint32Array;
+  inUse: boolean;
+}
+
 export interface HeapSnapshot {
   file: string;
   meta: Record<string, unknown>;
@@ -15,12 +23,21 @@ export interface HeapSnapshot {
   edgeCount: number;
   /** nodeCount × layout.nodeFieldCount values. */
   nodes: Uint32Array;
-  /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal. */
+  /** trace_node_id per node, when the file has a non-zero one (allocation tracking). */
+  nodeTraceNodeIds: Uint32Array | undefined;
+  /** detachedness per node, when the file has a non-zero one (browser snapshots). */
+  nodeDetachedness: Uint32Array | undefined;
+  /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal (packed with the type: see layout.edgeToNodeShift). */
   edges: Uint32Array;
+  /**
+   * The word an edge that packing freed (edgeCount words, already resident):
+   * scratch the graph's passes borrow (the retainer lists), one at a time.
+   */
+  edgeScratch: EdgeScratch | undefined;
   /** The edges of node i are firstEdge[i] .. firstEdge[i + 1] - 1 (nodeCount + 1 entries). */
   firstEdge: Uint32Array;
   strings: StringTable;
-  /** Closure source positions (object_index is a node-array index), when present. */
+  /** Closure source positions (object_index is an index into the file's nodes: ordinal × layout.fileNodeFieldCount), when present. */
   locations: Uint32Array | undefined;
   samples: Uint32Array | undefined;
   traceFunctionInfos: Uint32Array | undefined;

@@ -18,7 +18,13 @@ export type EdgeTypeName = (typeof EDGE_TYPE_NAMES)[number];
  * and types are -1, which no real field or type id equals.
  */
 export interface SnapshotLayout {
+  /** Values per node in the `nodes` array as loaded (see narrowNodeLayout). */
   nodeFieldCount: number;
+  /**
+   * Values per node in the file's `nodes` section: an edge's to_node (in the
+   * file) and a location's object_index count in these.
+   */
+  fileNodeFieldCount: number;
   nodeTypeOffset: number;
   nodeNameOffset: number;
   nodeIdOffset: number;
@@ -26,10 +32,21 @@ export interface SnapshotLayout {
   nodeEdgeCountOffset: number;
   nodeTraceNodeIdOffset: number;
   nodeDetachednessOffset: number;
+  /** Values per edge in the `edges` array as loaded (see packedEdgeLayout). */
   edgeFieldCount: number;
+  /** Values per edge in the file. */
+  fileEdgeFieldCount: number;
+  /**
+   * An edge's type is `edges[e * edgeFieldCount + edgeTypeOffset] & edgeTypeMask`
+   * and its target `edges[e * edgeFieldCount + edgeToNodeOffset] >>> edgeToNodeShift`:
+   * packed edges keep both in one word (see packedEdgeLayout); in the file's
+   * layout the mask keeps every bit and the shift is 0.
+   */
   edgeTypeOffset: number;
+  edgeTypeMask: number;
   edgeNameOffset: number;
   edgeToNodeOffset: number;
+  edgeToNodeShift: number;
   locationFieldCount: number;
   locationObjectIndexOffset: number;
   locationScriptIdOffset: number;
@@ -70,6 +87,7 @@ export function resolveLayout(meta: unknown, file: string): SnapshotLayout {
 
   return {
     nodeFieldCount: nodeFields.length,
+    fileNodeFieldCount: nodeFields.length,
     nodeTypeOffset: required(nodeFields, 'type', 'node_fields'),
     nodeNameOffset: required(nodeFields, 'name', 'node_fields'),
     nodeIdOffset: required(nodeFields, 'id', 'node_fields'),
@@ -78,9 +96,12 @@ export function resolveLayout(meta: unknown, file: string): SnapshotLayout {
     nodeTraceNodeIdOffset: optional(nodeFields, 'trace_node_id'),
     nodeDetachednessOffset: optional(nodeFields, 'detachedness'),
     edgeFieldCount: edgeFields.length,
+    fileEdgeFieldCount: edgeFields.length,
     edgeTypeOffset: required(edgeFields, 'type', 'edge_fields'),
+    edgeTypeMask: -1,
     edgeNameOffset: required(edgeFields, 'name_or_index', 'edge_fields'),
     edgeToNodeOffset: required(edgeFields, 'to_node', 'edge_fields'),
+    edgeToNodeShift: 0,
     locationFieldCount: locationFields.length,
     locationObjectIndexOffset: optional(locationFields, 'object_index'),
     locationScriptIdOffset: optional(locationFields, 'script_id'),
@@ -105,4 +126,52 @@ function idsOf<T extends string>(names: readonly T[], present: string[]): Record
   const ids = {} as Record<T, number>;
   for (const name of names) ids[name] = present.indexOf(name);
   return ids;
+}
+
+/**
+ * The layout of nodes stored narrow (node-columns.ts): type, name, id and
+ * self_size only; edge_count became the snapshot's firstEdge, and
+ * trace_node_id and detachedness, when any is set, columns of their own.
+ */
+export function narrowNodeLayout(layout: SnapshotLayout): SnapshotLayout {
+  return {
+    ...layout,
+    nodeFieldCount: 4,
+    nodeTypeOffset: 0,
+    nodeNameOffset: 1,
+    nodeIdOffset: 2,
+    nodeSelfSizeOffset: 3,
+    nodeEdgeCountOffset: -1,
+    nodeTraceNodeIdOffset: -1,
+    nodeDetachednessOffset: -1,
+  };
+}
+
+/** Bits of a packed edge's type: V8 has 7 edge types. */
+export const PACKED_EDGE_TYPE_BITS = 3;
+
+/**
+ * Whether the edges can be packed (validate.ts): the file's three fields
+ * only, at most 2^PACKED_EDGE_TYPE_BITS types, and node ordinals that leave
+ * those bits free (2^29 nodes: a snapshot of some 40 GB).
+ */
+export function canPackEdges(layout: SnapshotLayout, nodeCount: number): boolean {
+  return layout.fileEdgeFieldCount === 3 && layout.edgeTypeNames.length <= 1 << PACKED_EDGE_TYPE_BITS && nodeCount <= 2 ** (32 - PACKED_EDGE_TYPE_BITS);
+}
+
+/**
+ * The layout of packed edges: two words an edge instead of three, its
+ * name_or_index, then its target ordinal and type in one word
+ * (to << 3 | type).
+ */
+export function packedEdgeLayout(layout: SnapshotLayout): SnapshotLayout {
+  return {
+    ...layout,
+    edgeFieldCount: 2,
+    edgeNameOffset: 0,
+    edgeTypeOffset: 1,
+    edgeTypeMask: (1 << PACKED_EDGE_TYPE_BITS) - 1,
+    edgeToNodeOffset: 1,
+    edgeToNodeShift: PACKED_EDGE_TYPE_BITS,
+  };
 }

@@ -106,7 +106,7 @@ function edgeConversion(parser: SnapshotParser, file: string): EdgeConversion | 
     edgeTypeLimit: layout.edgeTypeNames.length,
     elementType: layout.edgeType.element,
     hiddenType: layout.edgeType.hidden,
-    nodeFieldCount: layout.nodeFieldCount,
+    nodeFieldCount: layout.fileNodeFieldCount,
     nodesLength: nodeValues,
   };
 }

@@ -1,6 +1,7 @@
 import { constants } from 'node:buffer';
 import { SnapshotFormatError } from './errors.js';
 import { GrowableU32 } from './growable-u32.js';
+import { fileNodeFields, NodeColumns } from './node-columns.js';
 import { StringTableBuilder } from './string-table-builder.js';
 import type { StringTable } from './string-table.js';
 
@@ -14,7 +15,10 @@ export interface ParsedSections {
   nodeCountDeclared: number | undefined;
   edgeCountDeclared: number | undefined;
   extraNativeBytes: number | undefined;
+  /** The nodes as stored: in the file's layout, or only the fields `nodeColumns` keeps. */
   nodes: Uint32Array;
+  /** Set when the nodes were stored narrow (the meta declared their count): also where each node's edges start. */
+  nodeColumns: NodeColumns | undefined;
   edges: Uint32Array;
   strings: StringTable;
   locations: Uint32Array | undefined;
@@ -82,7 +86,7 @@ export class SnapshotParser {
   private sectionsSeen = new Set<string>();
 
   // Numeric array state.
-  private target: GrowableU32 | undefined;
+  private target: GrowableU32 | NodeColumns | undefined;
   private value = 0;
   private inNumber = false;
   private expectValue = true; // after '[' or ',': a value (or ']' right after '[') must follow
@@ -103,7 +107,7 @@ export class SnapshotParser {
   private extraNativeBytes: number | undefined;
   private nodeFieldCount = 0;
   private edgeFieldCount = 0;
-  private numeric = new Map<string, GrowableU32>();
+  private numeric = new Map<string, GrowableU32 | NodeColumns>();
   private traceTree: unknown;
   private unknownSections: string[] = [];
   private edgesStorage: Uint32Array | undefined;
@@ -144,7 +148,8 @@ export class SnapshotParser {
 
   /** The meta and the nodes' value count, once the nodes are parsed (the edges split's conversion needs them). */
   get parsedSoFar(): { meta: Record<string, unknown> | undefined; nodeValues: number | undefined } {
-    return { meta: this.meta, nodeValues: this.numeric.get('nodes')?.length };
+    const nodes = this.numeric.get('nodes');
+    return { meta: this.meta, nodeValues: nodes instanceof NodeColumns ? nodes.valueCount : nodes?.length };
   }
 
   /** The loader did not parse the section: input resumes at `offset`, its first byte. */
@@ -192,13 +197,20 @@ export class SnapshotParser {
     for (const required of ['nodes', 'edges', 'strings']) {
       if (!this.sectionsSeen.has(required)) throw this.error(`not a heap snapshot: no "${required}" section`, undefined, 0);
     }
-    const numeric = (name: string) => this.numeric.get(name)?.toArray();
+    const numeric = (name: string) => {
+      const target = this.numeric.get(name);
+      return target instanceof NodeColumns ? undefined : target?.toArray();
+    };
+    const columns = this.numeric.get('nodes');
+    const nodeColumns = columns instanceof NodeColumns ? columns : undefined;
+    nodeColumns?.finish();
     return {
       meta: this.meta,
       nodeCountDeclared: this.nodeCountDeclared,
       edgeCountDeclared: this.edgeCountDeclared,
       extraNativeBytes: this.extraNativeBytes,
-      nodes: numeric('nodes') ?? new Uint32Array(0),
+      nodes: nodeColumns?.storedNodes() ?? numeric('nodes') ?? new Uint32Array(0),
+      nodeColumns,
       edges: numeric('edges') ?? new Uint32Array(0),
       // "strings" was seen and the file ended after it: the array was complete.
       strings: this.stringsOut!,
@@ -310,7 +322,7 @@ export class SnapshotParser {
   }
 
   /** Where the values of a numeric section go; `rest` (bytes after its "[") bounds sections the meta does not count. */
-  private numericTarget(key: string, rest: number | undefined): GrowableU32 {
+  private numericTarget(key: string, rest: number | undefined): GrowableU32 | NodeColumns {
     const declared =
       key === 'nodes' && this.nodeCountDeclared !== undefined ? this.nodeCountDeclared * this.nodeFieldCount
       : key === 'edges' && this.edgeCountDeclared !== undefined ? this.edgeCountDeclared * this.edgeFieldCount
@@ -319,6 +331,9 @@ export class SnapshotParser {
     if (fault !== undefined) throw this.error(fault, declared, 0);
     if (key === 'edges' && this.edgesStorage) return GrowableU32.over(this.edgesStorage);
     try {
+      // The nodes go narrow when their count is declared and node_fields names what the graph reads.
+      const nodeFields = key === 'nodes' && declared !== undefined ? fileNodeFields(this.meta!.node_fields) : undefined;
+      if (nodeFields) return new NodeColumns(this.nodeCountDeclared!, nodeFields);
       if (declared !== undefined) return new GrowableU32(declared, true);
       // n values take at least 2n - 1 bytes: the rest of the file bounds them.
       return new GrowableU32(1024, false, rest === undefined ? undefined : Math.min(Math.floor((rest + 1) / 2), MAX_TYPED_ARRAY_LENGTH));
@@ -370,7 +385,9 @@ export class SnapshotParser {
         if (value > 0xffffffff) throw this.error(`number out of range in "${this.key}"`, value, i);
         if (length === capacity) {
           target.length = length;
-          if (!target.grow()) throw this.error(`"${this.key}" has more values than ${target.fixed ? "the meta's count declares" : 'the file can hold'}`, capacity, i);
+          if (!target.grow()) throw this.error(`"${this.key}" has more values than ${target.fixed ? "the meta's count declares" : 'the file can hold'}`, target instanceof NodeColumns ? target.declaredValues : capacity, i);
+          // A scratch target (NodeColumns) empties on growing.
+          length = target.length;
           out = target.array;
           capacity = out.length;
         }

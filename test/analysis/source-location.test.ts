@@ -8,7 +8,7 @@ describe('closure source locations', () => {
   it('are found the same way by the first lookups (scans) and the later ones (sorted index)', async () => {
     const graph = new HeapGraph(await loadSnapshot(join(import.meta.dirname, '..', '..', 'snapshots', 'node20-fixtures.heapsnapshot.gz')));
     const locations = graph.snapshot.locations!;
-    const { locationFieldCount: width, locationObjectIndexOffset, locationLineOffset, locationColumnOffset, nodeFieldCount } = graph.layout;
+    const { locationFieldCount: width, locationObjectIndexOffset, locationLineOffset, locationColumnOffset, fileNodeFieldCount: nodeFieldCount } = graph.layout;
     // 200 entries spread over the section, as V8 wrote them: node, 1-based line and column.
     const step = Math.floor(locations.length / width / 200);
     const expected: Array<{ node: number; line: number; column: number }> = [];

@@ -97,7 +97,7 @@ describe('loader against reference parsers on snapshots taken here', () => {
     const { locationFieldCount, locationObjectIndexOffset } = ours.layout;
     let itemCallbacks = 0;
     for (let i = 0; i < locations.length; i += locationFieldCount) {
-      const o = locations[i + locationObjectIndexOffset]! / ours.layout.nodeFieldCount;
+      const o = locations[i + locationObjectIndexOffset]! / ours.layout.fileNodeFieldCount;
       if (g.nodeName(o) === 'itemCallback') itemCallbacks++;
     }
     expect(itemCallbacks).toBe(3000);

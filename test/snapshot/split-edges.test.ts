@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { HeapSnapshot } from '../../src/snapshot/heap-snapshot.js';
+import { resolveLayout } from '../../src/snapshot/layout.js';
 import { loadSnapshot } from '../../src/snapshot/load.js';
 import { EdgeSplit } from '../../src/snapshot/split-edges.js';
 
@@ -10,6 +12,21 @@ import { EdgeSplit } from '../../src/snapshot/split-edges.js';
 // gives, and give up (so the sequential parser reports the fault) on anything
 // else. Real snapshots from the golden set, split into tiny blocks so the
 // threads hand over at thousands of boundaries.
+
+/** A loaded snapshot's edges back in the file's layout (three words, to_node an ordinal), as the worker's conversion leaves them. */
+function fileLayoutEdges(s: HeapSnapshot): Uint32Array {
+  const f = resolveLayout(s.meta, s.file);
+  const l = s.layout;
+  const wide = new Uint32Array(s.edgeCount * f.edgeFieldCount);
+  for (let e = 0; e < s.edgeCount; e++) {
+    const at = e * l.edgeFieldCount;
+    const to = e * f.edgeFieldCount;
+    wide[to + f.edgeTypeOffset] = s.edges[at + l.edgeTypeOffset]! & l.edgeTypeMask;
+    wide[to + f.edgeNameOffset] = s.edges[at + l.edgeNameOffset]!;
+    wide[to + f.edgeToNodeOffset] = s.edges[at + l.edgeToNodeOffset]! >>> l.edgeToNodeShift;
+  }
+  return wide;
+}
 
 const EDGES_KEY = '"edges":[';
 const END_MARKER = '],\n"trace_function_infos":[';
@@ -70,7 +87,7 @@ describe('edges parsed by two threads', () => {
       const sequential = await loadSnapshot(file, { splitEdges: false });
       const { end, values } = await splitOnce(file, layout, blockSize);
       expect(end).toBe(layout.edgesEnd);
-      expect(values.length).toBe(sequential.edges.length);
+      expect(values.length).toBe(sequential.edgeCount * sequential.layout.fileEdgeFieldCount);
       // validate() turned to_node into ordinals in the loaded copy: compare the other fields raw.
       const split = await loadSnapshot(file, { splitEdges: true, splitBlockSize: blockSize });
       expect(Buffer.from(split.edges.buffer).equals(Buffer.from(sequential.edges.buffer))).toBe(true);
@@ -81,7 +98,8 @@ describe('edges parsed by two threads', () => {
   it('turns to_node into node ordinals on the worker once the halves meet, as validation would', async () => {
     for (const { file, layout } of layouts) {
       const sequential = await loadSnapshot(file, { splitEdges: false });
-      const { layout: l } = sequential;
+      // The worker converts the file's layout.
+      const l = resolveLayout(sequential.meta, file);
       const split = new EdgeSplit(file, Buffer.byteLength(layout.text), { blockSize: 4096 });
       const values = split.start(layout.valueCount);
       try {
@@ -89,18 +107,19 @@ describe('edges parsed by two threads', () => {
         split.convert({
           edgeFieldCount: l.edgeFieldCount, edgeTypeOffset: l.edgeTypeOffset, edgeNameOffset: l.edgeNameOffset, edgeToNodeOffset: l.edgeToNodeOffset,
           edgeTypeLimit: l.edgeTypeNames.length, elementType: l.edgeType.element, hiddenType: l.edgeType.hidden,
-          nodeFieldCount: l.nodeFieldCount, nodesLength: sequential.nodes.length,
+          nodeFieldCount: l.fileNodeFieldCount, nodesLength: sequential.nodeCount * l.fileNodeFieldCount,
         });
         const converted = split.conversion();
         expect(converted).toBeDefined();
         let maxName = -1;
-        for (let i = 0; i < sequential.edges.length; i += l.edgeFieldCount) {
-          const type = sequential.edges[i + l.edgeTypeOffset]!;
-          if (type !== l.edgeType.element && type !== l.edgeType.hidden) maxName = Math.max(maxName, sequential.edges[i + l.edgeNameOffset]!);
+        const wide = fileLayoutEdges(sequential);
+        for (let i = 0; i < wide.length; i += l.edgeFieldCount) {
+          const type = wide[i + l.edgeTypeOffset]!;
+          if (type !== l.edgeType.element && type !== l.edgeType.hidden) maxName = Math.max(maxName, wide[i + l.edgeNameOffset]!);
         }
         expect(converted!.maxName).toBe(maxName);
         expect(maxName).toBeLessThan(sequential.strings.length);
-        expect(Buffer.from(values.buffer).equals(Buffer.from(sequential.edges.buffer))).toBe(true);
+        expect(Buffer.from(values.buffer).equals(Buffer.from(wide.buffer))).toBe(true);
       } finally {
         await split.stop();
       }
@@ -115,11 +134,11 @@ describe('edges parsed by two threads', () => {
     try {
       expect(await split.run(layout.edgesStart)).toBe(layout.edgesEnd);
       await (split as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-      const l = sequential.layout;
+      const l = resolveLayout(sequential.meta, file);
       split.convert({
         edgeFieldCount: l.edgeFieldCount, edgeTypeOffset: l.edgeTypeOffset, edgeNameOffset: l.edgeNameOffset, edgeToNodeOffset: l.edgeToNodeOffset,
         edgeTypeLimit: l.edgeTypeNames.length, elementType: l.edgeType.element, hiddenType: l.edgeType.hidden,
-        nodeFieldCount: l.nodeFieldCount, nodesLength: sequential.nodes.length,
+        nodeFieldCount: l.fileNodeFieldCount, nodesLength: sequential.nodeCount * l.fileNodeFieldCount,
       });
       const locationsStart = layout.text.indexOf('"locations":[') + '"locations":['.length;
       expect(split.parseLocations(locationsStart)).toBe(layout.text.indexOf(']', locationsStart));
