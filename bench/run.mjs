@@ -20,7 +20,7 @@ const MB = 1e6; // all sizes in the report are decimal MB (10^6 bytes), file siz
 const CASES = ['floor', 'ours', 'ours-dom', 'ours-dom-huge', 'ours-dom-1cpu', 'inspect', 'toolkit', 'devtools', 'vscode', 'hp'];
 /** The peers that compute dominators and retained sizes on load: ours with dominators is held to the fastest. */
 const DOMINATOR_PEERS = ['toolkit', 'devtools', 'vscode'];
-const GOALS = { peerOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 1.5, agentWork: 1.3, diffOverLoad: 2, diffRssOverFile: 1.5 };
+const GOALS = { peerOverOurs: 5, oursOverFloor: 2.5, rssOverFile: 1.5, agentWork: 1.3, nativeLedger: 1.1, diffOverLoad: 2, diffRssOverFile: 1.5 };
 /** Load + dominators on one CPU (taskset -c 0) before this work, per target size (s): not to regress. */
 const ONE_CPU_BEFORE = { 120: 0.83, 700: 4.25 };
 /** From this target size on, snapshots come from bench/gen-stream.mjs (bench/gen.mjs builds the heap for real: ~5× the file in RSS). */
@@ -46,6 +46,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --work-iterations N      its length (default 50000)
   --promise-iterations N   promise loop length (default 1000000)
   --reps N                 agent-section repetitions, median taken (default 5)
+  --no-native              skip the native-ledger overhead section
+  --native-only            run only the native-ledger overhead section
   --no-diff                skip the two-snapshot diff section
   --diff-only              run only the diff section
   --diff-size MB           target size of each snapshot of the diff pair (default 700)
@@ -57,7 +59,7 @@ const HELP = `usage: node bench/run.mjs [options]
 
 function parseArgs(argv) {
   const o = {
-    sizes: [120, 700], cases: CASES, timeout: 600, agent: true, loads: true, diff: true,
+    sizes: [120, 700], cases: CASES, timeout: 600, agent: true, native: true, loads: true, diff: true,
     agentPath: path.join(ROOT, 'dist/agent/agent.cjs'),
     fixture: path.join(ROOT, 'native-fixtures/null-resource/ok.mjs'),
     workFixture: path.join(ROOT, 'native-fixtures/async-work/ok.mjs'),
@@ -78,9 +80,11 @@ function parseArgs(argv) {
       case '--cases': o.cases = val().split(',').filter(Boolean); for (const c of o.cases) if (!CASES.includes(c)) fail(`unknown case "${c}"`); break;
       case '--timeout': o.timeout = num(); break;
       case '--no-agent': o.agent = false; break;
-      case '--agent-only': o.loads = false; o.diff = false; break;
+      case '--agent-only': o.loads = false; o.diff = false; o.native = false; break;
+      case '--no-native': o.native = false; break;
+      case '--native-only': o.loads = false; o.diff = false; o.agent = false; break;
       case '--no-diff': o.diff = false; break;
-      case '--diff-only': o.loads = false; o.agent = false; break;
+      case '--diff-only': o.loads = false; o.agent = false; o.native = false; break;
       case '--diff-size': o.diffSize = num(); if (o.diffSize < 5) fail('--diff-size must be ≥ 5 (MB)'); break;
       case '--diff-cases': o.diffCases = val().split(',').filter(Boolean); for (const c of o.diffCases) if (!DIFF_CASES.includes(c)) fail(`unknown diff case "${c}"`); break;
       case '--diff-reps': o.diffReps = Math.round(num()); break;
@@ -650,6 +654,72 @@ async function agentSection() {
   return { summary, errors, skipped, loadAverage: [Number(loadAtStart), Number(loadAvg())], text: text.join('\n') };
 }
 
+// ------------------------------------------------------------------ native-ledger overhead
+/**
+ * The addon loops of the agent section, each in its own process, without and with the native
+ * call-site ledger (LD_AUDIT, as a capture starts its child): what an addon's own calls pay
+ * for being counted per call site. Medians of --reps, interleaved.
+ */
+async function nativeLedgerSection() {
+  const head = `== native-ledger overhead: each addon loop in its own process without and with the LD_AUDIT library; median of ${opts.reps}, interleaved ==`;
+  const { compileNativeHelper } = await import(path.join(ROOT, 'dist/native/compile.js'));
+  const library = compileNativeHelper('napi-ledger-audit');
+  if (!library.path) {
+    const msg = `SKIPPED: the native ledger is unavailable here: ${library.unavailable}`;
+    log(`native section ${msg}`);
+    return { skipped: msg, text: `${head}\n${msg}` };
+  }
+  const ledgerDir = path.join(opts.out, 'tmp', 'native-ledger');
+  const loops = [
+    // The trivial loop is one napi_async_init + napi_async_destroy and nothing else per iteration: the ledger's
+    // cost per call, shown for information; the goal is held by the loop an addon's call looks like.
+    { key: 'trivial', module: opts.fixture, n: opts.fixtureN, label: `addon, trivial: ${path.relative(ROOT, opts.fixture)}`, goal: undefined },
+    { key: 'work', module: opts.workFixture, n: opts.workN, label: `addon, real work: ${path.relative(ROOT, opts.workFixture)}`, goal: GOALS.nativeLedger },
+  ].filter((loop) => fs.existsSync(loop.module));
+  const envFor = (mode) => (mode === 'ledger' ? { ...process.env, LD_AUDIT: library.path, NAPI_HEAPDIFF_NATIVE_DIR: ledgerDir } : process.env);
+  const modes = ['none', 'ledger'];
+  const runs = Object.fromEntries(loops.map((l) => [l.key, { none: [], ledger: [] }]));
+  const errors = [];
+  const loadAtStart = loadAvg();
+  for (let rep = 1; rep <= opts.reps; rep++) {
+    for (const loop of loops) {
+      for (const mode of modes) {
+        log(`native section: ${loop.key} loop, ${mode}, rep ${rep}/${opts.reps}`);
+        fs.rmSync(ledgerDir, { recursive: true, force: true });
+        fs.mkdirSync(ledgerDir, { recursive: true });
+        const resultFile = path.join(opts.out, 'tmp', `native-${loop.key}-${mode}-${process.pid}.json`);
+        const r = await runNode([path.join(HERE, 'agent-loop.mjs'), 'fixture', loop.module, String(loop.n), resultFile], { timeoutS: 300, env: envFor(mode) });
+        let res;
+        try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
+        fs.rmSync(resultFile, { force: true });
+        // The ledger must have counted the loop, or the figure measures nothing.
+        const counted = mode === 'none' || fs.readdirSync(ledgerDir).some((f) => /^native-\d+\.bin$/.test(f));
+        if (res?.ok && counted) runs[loop.key][mode].push({ ...res, wallMs: r.elapsedMs });
+        else errors.push(`${loop.key}/${mode}/rep${rep}: ${res?.error ?? (counted ? `exit ${r.exitCode}` : 'no ledger file written')}`);
+      }
+    }
+  }
+  fs.rmSync(ledgerDir, { recursive: true, force: true });
+  const rows = [['loop', 'iterations', 'none: ms (µs/it)', 'ledger: ms (µs/it)', 'ledger ÷ none', 'ledger ÷ none, CPU', 'process ÷ none', 'ledger adds / it', 'goal', 'status']];
+  const summary = {};
+  for (const loop of loops) {
+    const med = (mode, field) => (runs[loop.key][mode].length ? median(runs[loop.key][mode].map((r) => r[field])) : undefined);
+    const ratio = (field) => (med('ledger', field) !== undefined && med('none', field) !== undefined ? med('ledger', field) / med('none', field) : undefined);
+    const s = { label: loop.label, iterations: loop.n, medianMs: { none: med('none', 'loopMs'), ledger: med('ledger', 'loopMs') }, ledgerOverNone: ratio('loopMs'), ledgerOverNoneCpu: ratio('cpuMs'), processOverNone: ratio('wallMs'), goal: loop.goal };
+    s.ledgerAddsNsPerIteration = s.medianMs.ledger !== undefined && s.medianMs.none !== undefined ? ((s.medianMs.ledger - s.medianMs.none) * 1e6) / loop.n : undefined;
+    summary[loop.key] = s;
+    const cell = (m) => (s.medianMs[m] === undefined ? 'FAIL' : `${s.medianMs[m].toFixed(0)} (${((s.medianMs[m] * 1000) / loop.n).toFixed(2)})`);
+    const status = loop.goal === undefined ? '' : s.ledgerOverNone === undefined ? 'n/a' : s.ledgerOverNone <= loop.goal ? 'met' : `MISSED by ${fmtX(s.ledgerOverNone / loop.goal)}`;
+    rows.push([loop.label, loop.n.toLocaleString('en'), cell('none'), cell('ledger'), fmtX(s.ledgerOverNone), fmtX(s.ledgerOverNoneCpu), fmtX(s.processOverNone),
+      s.ledgerAddsNsPerIteration === undefined ? '–' : `${s.ledgerAddsNsPerIteration.toFixed(0)} ns`, loop.goal === undefined ? '(info)' : `≤ ${loop.goal}×`, status]);
+  }
+  const text = [head, `library: ${library.path}; loop time measured inside each child (start-up and module import excluded); process = the whole child, start-up and the ledger's file included`,
+    table(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']),
+    `1-minute load average: ${loadAtStart} at the start of the section, ${loadAvg()} at its end (${os.cpus().length} CPUs)`];
+  if (errors.length) text.push(`failures: ${errors.join('; ')}`);
+  return { summary, errors, text: text.join('\n') };
+}
+
 // ------------------------------------------------------------------ two-snapshot diff
 /** A pair written by ONE process (gen.mjs <size> A B 5): A, then 5 % more records and B. */
 async function ensurePair(targetMB) {
@@ -856,6 +926,11 @@ async function main() {
     const a = await agentSection();
     process.stdout.write(`\n${a.text}\n`);
     results.agent = a;
+  }
+  if (opts.native) {
+    const n = await nativeLedgerSection();
+    process.stdout.write(`\n${n.text}\n`);
+    results.nativeLedger = n;
   }
   if (opts.diff) {
     const d = await diffSection();

@@ -36,3 +36,6 @@ export { buildLedger, type NameLedger } from './ledger/ledger.js';
 export { readAsyncTraceEvents } from './ledger/trace-events.js';
 export { LEAK_KINDS, classifyAsyncLeak, type LeakKind } from './analysis/leak-kinds.js';
 export { attach, analyzeAttach, AttachInputError, type AttachOptions, type AttachResult, type AttachProgress, type AttachManifest } from './attach/index.js';
+
+export { expectNoNapiLeaks, NapiLeakError, type NoLeakOptions } from './testing/expect-no-napi-leaks.js';
+export { scenarioTemplate, guessAddonPath } from './testing/scenario-template.js';

@@ -6,13 +6,15 @@
       "target_name": "worker_teardown_leak",
       "sources": ["worker_teardown.c"],
       "include_dirs": [".."],
-      "defines": ["NAPI_VERSION=8", "FIXTURE_OK_TWIN=0"]
+      "defines": ["NAPI_VERSION=8", "FIXTURE_OK_TWIN=0"],
+      "cflags": ["-g"]
     },
     {
       "target_name": "worker_teardown_ok",
       "sources": ["worker_teardown.c"],
       "include_dirs": [".."],
-      "defines": ["NAPI_VERSION=8", "FIXTURE_OK_TWIN=1"]
+      "defines": ["NAPI_VERSION=8", "FIXTURE_OK_TWIN=1"],
+      "cflags": ["-g"]
     }
   ]
 }

@@ -94,7 +94,7 @@
  * snapshots flatten them first (refreshCounts()).
  */
 import { createHook } from 'node:async_hooks';
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
@@ -689,6 +689,63 @@ export function settle(callback: () => void): void {
 }
 
 // ---------------------------------------------------------------------------
+// The native call-site ledger (src/native/napi-ledger-audit.c, loaded with
+// LD_AUDIT by the capture) keeps its counters in <dir>/native-<pid>.bin, a
+// file it maps shared. A heap snapshot's cut of it is a copy taken right
+// after the snapshot: native-<pid>-<label>.bin.
+
+export const ENV_NATIVE_DIR = 'NAPI_HEAPDIFF_NATIVE_DIR';
+const NATIVE_CHUNK = 1 << 16;
+
+/**
+ * Copies this process's native ledger to native-<pid>-<label>.bin (in the
+ * ledger's own folder) and returns the copy's name, or undefined when there
+ * is none (no LD_AUDIT, or no addon has called a tracked function yet).
+ * Sparse: most of the file is unused table space (zero pages), and only
+ * chunks holding data are written. Written under a temporary name and
+ * renamed, so a reader never sees half a copy. Never throws.
+ */
+export function cutNativeLedger(label: string): string | undefined {
+  const dir = process.env[ENV_NATIVE_DIR];
+  if (!dir) return undefined;
+  const name = `native-${processPid}-${label}.bin`;
+  const final = join(dir, name);
+  const temporary = join(dir, `.${name}.${processPid}.tmp`);
+  let source: number | undefined;
+  let target: number | undefined;
+  try {
+    source = openSync(join(dir, `native-${processPid}.bin`), 'r');
+    target = openSync(temporary, 'w');
+    const size = fstatSync(source).size;
+    ftruncateSync(target, size);
+    const chunk = new Uint8Array(NATIVE_CHUNK);
+    const words = new Uint32Array(chunk.buffer);
+    for (let at = 0; at < size; at += NATIVE_CHUNK) {
+      const n = readSync(source, chunk, 0, Math.min(NATIVE_CHUNK, size - at), at);
+      if (n <= 0) break;
+      let used = false;
+      for (let i = 0, end = n >>> 2; i < end && !used; i++) used = words[i] !== 0;
+      for (let i = n & ~3; i < n && !used; i++) used = chunk[i] !== 0;
+      if (used) writeSync(target, chunk, 0, n, at);
+    }
+    closeSync(target);
+    target = undefined;
+    renameSync(temporary, final);
+    return name;
+  } catch {
+    if (target !== undefined) closeSync(target);
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // ignore
+    }
+    return undefined;
+  } finally {
+    if (source !== undefined) closeSync(source);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Command capture mode (`napi-heapdiff capture --out dir -- command`): the CLI
 // sets these variables; every node process that loads the agent writes
 // snapshots into <dir>/<pid>/ and appends one JSON line per event to the
@@ -746,9 +803,11 @@ function startCommandCapture(dir: string, intervalMs: number): void {
       refreshCounts();
       writeHeapSnapshot(temporary);
       renameSync(temporary, final);
+      const nativeLedger = cutNativeLedger(`${seq}`);
       appendEvent(dir, {
         event: 'snapshot',
         file: `${folder}/${name}`,
+        ...(nativeLedger ? { nativeLedger } : {}),
         label,
         seq,
         takenAt: new Date(t0).toISOString(),

@@ -10,10 +10,12 @@ import { STACK_NOT_SAMPLED } from '../capture/protocol.js';
 import { groupKey, parseGroupKey, takeCensus, type GroupCensus, type SnapshotCensus } from './census.js';
 import { explainRow } from './explain-row.js';
 import { foldUnnamedGroups } from './fold-unnamed.js';
-import { classifyAsyncLeak, classifyReferenceLeak } from './leak-kinds.js';
+import { readSiteSeries, type NativePair } from '../native-ledger/sites.js';
+import { certain, classifyAsyncLeak, classifyReferenceLeak } from './leak-kinds.js';
+import { kindOfPair, makeNamesUnique, markShownByHeap, nativeSiteRow } from './native-sites.js';
 import { cleanupHooksAdded, memoryReport } from './memory.js';
 import { nativeMemoryRow } from './native-memory.js';
-import type { AnalysisResult, AsyncContextRow, IdentityDiff, MemoryReading, PathStep, ReferenceRow, SnapshotRow } from './result.js';
+import type { AnalysisResult, AsyncContextRow, IdentityDiff, MemoryReading, NativeSiteRow, PathStep, ReferenceRow, SnapshotRow } from './result.js';
 import { CONTEXT_FRAMES } from './rules/index.js';
 import { SourceMapResolver } from './source-map.js';
 import { perIteration, verdictOf } from './trend.js';
@@ -29,6 +31,8 @@ export interface SnapshotInput {
   memory?: MemoryReading;
   /** The capture folder it came from, with its manifest (its ledger is joined when every input shares it). */
   capture?: { folder: string; manifest: FolderManifest };
+  /** The native call-site ledger's cut at this snapshot (a file), when the capture ran with it. */
+  nativeLedger?: string;
 }
 
 export interface AnalyzeOptions {
@@ -135,6 +139,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
         contextFrames: null,
         unnamedResources: null,
         explanation: null,
+        nativeSites: [],
       };
       drafts.push({ row, members, ledger: named ? ledgerByName.get(name) : undefined });
     } else if (live.every((count) => count === live[0])) {
@@ -196,6 +201,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const hooksAdded = cleanupHooksAdded(censuses);
   const hooksGrowth = hooksAdded.at(-1)! - hooksAdded[0]!;
   labelLeakKinds(drafts.filter((d) => kept.has(d.row)), references, iterations, hooksGrowth);
+  const nativeSites = inputs.some((input) => input.nativeLedger) ? await nativeSitesOf(inputs, iterations, asyncContexts) : null;
   const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   asyncContexts.sort(byGrowth);
   references.sort(byGrowth);
@@ -210,9 +216,15 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
     leakingContexts: asyncContexts.filter((row) => row.verdict === 'leak').map((row) => row.name),
     command: options.command,
   });
+  if (nativeMemory && nativeSites) {
+    // Native memory that the ledger's native-only leaks grew in the same window is their finding.
+    const nativeOnly = nativeSites.filter((row) => row.shownBy === null && row.verdict === 'leak').map((row) => row.name);
+    if (nativeOnly.length > 0) nativeMemory.accountedFor = nativeOnly;
+  }
   const notes = explain(censuses, asyncContexts, agentFound, ledger !== undefined, iterations !== undefined, options.noIterationCountsNote);
   if (fromFolder?.missing) notes.push(`no lifecycle ledger: ${fromFolder.missing}`);
-  const leaking = [...asyncContexts, ...references, ...(nativeMemory ? [nativeMemory] : [])].some((row) => row.verdict === 'leak');
+  const findings = [...asyncContexts, ...references, ...(nativeSites ?? []).filter((row) => row.shownBy === null), ...(nativeMemory && !nativeMemory.accountedFor ? [nativeMemory] : [])];
+  const leaking = findings.some((row) => row.verdict === 'leak');
   return {
     schemaVersion: 1,
     snapshots,
@@ -223,6 +235,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
     unchangedReferenceGroups,
     memory,
     nativeMemory,
+    nativeSites,
     ledger: { found: ledger !== undefined },
     notes,
     verdict: leaking ? 'leak' : 'clean',
@@ -237,6 +250,30 @@ async function censusOf(input: SnapshotInput, index: number, count: number, repo
   const census = takeCensus(graph, input.file);
   if (index === count - 1) measureLastSnapshot(graph, census, censuses[0] ?? census, retained, paths);
   return census;
+}
+
+/**
+ * The native call-site ledger's sites as rows, joined with the heap: a named
+ * site whose name is an async-context row is shown by it (the row lists it,
+ * and its kind is then the pair's — exact, not inferred from heap shapes).
+ */
+async function nativeSitesOf(inputs: SnapshotInput[], iterations: number[] | undefined, rows: AsyncContextRow[]): Promise<NativeSiteRow[]> {
+  const series = await readSiteSeries(inputs.map((input) => input.nativeLedger));
+  const sites = series.map((s) => nativeSiteRow(s, iterations));
+  makeNamesUnique(sites);
+  const unclosedScopeGrowth = rows.reduce((sum, row) => sum + Math.max(0, row.unclosedCallbackScopes ?? 0), 0);
+  markShownByHeap(sites, new Set(rows.map((row) => row.name)), unclosedScopeGrowth);
+  for (const row of rows) {
+    const own = sites.filter((site) => site.asyncName === row.name);
+    row.nativeSites = own.map((site) => site.name);
+    const leaking = own.filter((site) => site.verdict === 'leak');
+    const pairs = new Set(leaking.map((site) => site.pair));
+    // The pattern kinds (error path, shared context, callback scope, worker teardown) already rest on the row's own counts.
+    if (row.verdict !== 'leak' || pairs.size !== 1 || (row.leakKind?.certain && !['missing-destroy', 'async-work-not-deleted', 'tsfn-not-released'].includes(row.leakKind.kind))) continue;
+    const open = leaking.reduce((sum, site) => sum + site.growth, 0);
+    row.leakKind = certain(kindOfPair(leaking[0]!.pair as NativePair), `native ledger: ${leaking.map((site) => site.name).join('; ')} left ${open} more open (${leaking[0]!.acquire} without ${leaking[0]!.release})`);
+  }
+  return sites;
 }
 
 /** Per snapshot, cumulative created / destroyed / open from the ledger's windows. */

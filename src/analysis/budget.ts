@@ -1,4 +1,4 @@
-import type { AnalysisResult, AsyncContextRow, NativeMemoryRow, ReferenceRow } from './result.js';
+import type { AnalysisResult, AsyncContextRow, NativeMemoryRow, NativeSiteRow, ReferenceRow } from './result.js';
 import type { Verdict } from './trend.js';
 
 /**
@@ -17,7 +17,7 @@ export interface Budgets {
 
 export const NO_BUDGETS: Budgets = { maxPerIteration: new Map(), ignore: new Set() };
 
-export type GroupKind = 'async-context' | 'reference' | 'native-memory';
+export type GroupKind = 'async-context' | 'reference' | 'native-site' | 'native-memory';
 
 /**
  * Why a group passed or failed:
@@ -25,13 +25,15 @@ export type GroupKind = 'async-context' | 'reference' | 'native-memory';
  * - `over-budget`: grew faster per iteration than its budget, whatever its verdict;
  * - `within-budget`: has a budget and stayed within it (even if its verdict is leak);
  * - `ignored`: its name is ignored;
+ * - `accounted`: its growth is another failing group's (native memory that the
+ *   native ledger's open handles account for), so it does not fail twice;
  * - `no-leak`: no budget, and its verdict is not leak.
  */
-export type GateReason = 'leak' | 'over-budget' | 'within-budget' | 'ignored' | 'no-leak';
+export type GateReason = 'leak' | 'over-budget' | 'within-budget' | 'ignored' | 'accounted' | 'no-leak';
 
 export interface GroupOutcome {
   kind: GroupKind;
-  /** Index in `result.asyncContexts` or `result.references` (0 for native memory). */
+  /** Index in `result.asyncContexts`, `result.references` or `result.nativeSites` (0 for native memory). */
   index: number;
   name: string;
   verdict: Verdict;
@@ -70,6 +72,8 @@ export function evaluateGate(result: AnalysisResult, budgets: Budgets = NO_BUDGE
   const groups: GroupOutcome[] = [
     ...result.asyncContexts.map((row, index) => outcome('async-context', row, index, budgets)),
     ...result.references.map((row, index) => outcome('reference', row, index, budgets)),
+    // Native sites the heap already shows are detail of those groups, not groups of their own.
+    ...(result.nativeSites ?? []).flatMap((row, index) => (row.shownBy === null ? [outcome('native-site', row, index, budgets)] : [])),
     // Results saved before native memory was a group have no such row.
     ...(result.nativeMemory ? [outcome('native-memory', result.nativeMemory, 0, budgets)] : []),
   ];
@@ -82,10 +86,11 @@ export function evaluateGate(result: AnalysisResult, budgets: Budgets = NO_BUDGE
   };
 }
 
-function outcome(kind: GroupKind, row: AsyncContextRow | ReferenceRow | NativeMemoryRow, index: number, budgets: Budgets): GroupOutcome {
+function outcome(kind: GroupKind, row: AsyncContextRow | ReferenceRow | NativeSiteRow | NativeMemoryRow, index: number, budgets: Budgets): GroupOutcome {
   const max = budgets.maxPerIteration.get(row.name);
   const base = { kind, index, name: row.name, verdict: row.verdict, perIteration: row.perIteration, maxPerIteration: max ?? null, budgetUnchecked: false };
   if (budgets.ignore.has(row.name)) return { ...base, status: 'ignored', reason: 'ignored' };
+  if ('accountedFor' in row && row.accountedFor && row.accountedFor.length > 0) return { ...base, status: 'pass', reason: 'accounted' };
   if (max !== undefined && row.perIteration !== null) {
     return row.perIteration > max ? { ...base, status: 'fail', reason: 'over-budget' } : { ...base, status: 'pass', reason: 'within-budget' };
   }

@@ -82,12 +82,12 @@ export function takeCensus(graph: HeapGraph, file: string): SnapshotCensus {
     for (const record of entry.records) {
       g.ids.push(graph.nodeId(record));
       const resource = resourceOf(graph, record);
-      if (resource !== NONE) {
+      if (resource === NONE) {
+        g.resourcesCollected++;
+      } else if (resource !== NO_WEAK_REF) {
         claimed.add(resource);
         g.representatives.push(resource);
         g.representativeIds.push(graph.nodeId(resource));
-      } else {
-        g.resourcesCollected++;
       }
     }
   }
@@ -131,11 +131,20 @@ function agentInfo(agent: AgentRecords): SnapshotCensus['agent'] {
   return { found: agent.found, pid: agent.registry?.pid, node: agent.registry?.node };
 }
 
-/** record -resource-> WeakRef -target-> resource, when the resource is still alive. */
+/**
+ * A record with no WeakRef in its resource field: one the snapshot caught
+ * while the agent was still filling it in (the inspector runs a snapshot from
+ * an interrupt, between any two statements; the fields are in-object and
+ * still undefined). Its resource is unknown, not collected.
+ */
+const NO_WEAK_REF = -2;
+
+/** record -resource-> WeakRef -target-> resource: the resource while it is alive, NONE once collected. */
 function resourceOf(graph: HeapGraph, record: number): number {
   const ref = graph.findEdge(record, 'property', 'resource');
-  if (ref === NONE) return NONE;
+  if (ref === NONE) return NO_WEAK_REF;
   const weakRef = graph.edgeTarget(ref);
+  if (graph.nodeName(weakRef) !== 'WeakRef') return NO_WEAK_REF;
   for (let e = graph.firstEdge[weakRef]!, end = graph.firstEdge[weakRef + 1]!; e < end; e++) {
     if (graph.edgeName(e) === 'target') {
       const target = graph.edgeTarget(e);
@@ -143,5 +152,5 @@ function resourceOf(graph: HeapGraph, record: number): number {
       return graph.nodeType(target) === graph.layout.nodeType.object ? target : NONE;
     }
   }
-  return NONE;
+  return NONE; // a cleared WeakRef keeps no target edge
 }

@@ -17,6 +17,8 @@ export type LeakKind =
   | 'async-work-not-deleted'
   | 'tsfn-not-released'
   | 'unclosed-callback-scope'
+  | 'unclosed-handle-scope'
+  | 'cleanup-hook-not-removed'
   | 'native-memory';
 
 export interface LeakKindInfo {
@@ -43,7 +45,7 @@ export const LEAK_KINDS: Record<LeakKind, LeakKindInfo> = {
   },
   'leaked-reference': {
     label: 'leaked napi_ref',
-    hint: 'call napi_delete_reference once the value is no longer needed (or use refcount 0 for a weak link)',
+    hint: 'call napi_delete_reference once the value is no longer needed; a weak reference (refcount 0) too: it outlives its value until deleted (napi_wrap\'s result reference: delete it in the finalizer)',
   },
   'async-work-not-deleted': {
     label: 'async work never deleted',
@@ -56,6 +58,14 @@ export const LEAK_KINDS: Record<LeakKind, LeakKindInfo> = {
   'unclosed-callback-scope': {
     label: 'unbalanced callback scope (before without after; executionAsyncId() not restored)',
     hint: 'close every napi_open_callback_scope with napi_close_callback_scope before the libuv callback returns',
+  },
+  'unclosed-handle-scope': {
+    label: 'handle scope never closed (every later local stays alive)',
+    hint: 'close every napi_open_handle_scope (and escapable one) with its close call on every path, LIFO',
+  },
+  'cleanup-hook-not-removed': {
+    label: 'env cleanup hook never removed',
+    hint: 'call napi_remove_env_cleanup_hook (or napi_remove_async_cleanup_hook) when the resource it would clean up is released earlier',
   },
   'native-memory': {
     label: 'native memory grows (nothing in the JS heap accounts for it)',

@@ -86,6 +86,7 @@ export function nativeMemoryRow(input: NativeMemoryInput): NativeMemoryRow | nul
     leakKind: leaks ? certain('native-memory', explanation) : null,
     traceAllowance: allowance.some((bytes) => bytes > 0) ? allowance : null,
     explanation,
+    accountedFor: null,
     valgrind: leaks ? `valgrind --leak-check=full --show-leak-kinds=definite,possible --trace-children=yes ${input.command && input.command.length > 0 ? input.command.map(shellQuote).join(' ') : 'node app.js'}` : null,
   };
 }

@@ -1,3 +1,4 @@
+import type { SiteFrame } from '../native-ledger/sites.js';
 import type { LeakLabel } from './leak-kinds.js';
 import type { Verdict } from './trend.js';
 
@@ -71,6 +72,33 @@ export interface AsyncContextRow extends GroupRow {
   unnamedResources: number[] | null;
   /** Why heap and ledger disagree, when they do: built from the numbers beside it. */
   explanation: string | null;
+  /** Native call sites (native ledger) that acquired contexts of this name: their row names. */
+  nativeSites: string[];
+}
+
+/**
+ * A native call site (the capture's native call-site ledger): where an addon
+ * called a Node-API acquire function, with what it acquired, what of that was
+ * released and what is still open at each snapshot. `live` is the open count.
+ */
+export interface NativeSiteRow extends GroupRow {
+  /** "<acquire function> at <innermost frame>": what budgets and ignores match. */
+  name: string;
+  /** The acquire/release pair, e.g. "async_init/async_destroy". */
+  pair: string;
+  acquire: string;
+  release: string;
+  /** The async resource name given (napi_async_init, async work, threadsafe functions), when recorded. */
+  asyncName: string | null;
+  /** The addon's frames, innermost first (frames[0] made the call): function, file:line when built with -g. */
+  frames: SiteFrame[];
+  /** Per snapshot, cumulative. */
+  acquired: number[];
+  released: number[];
+  /** Reference pairs: open references at refcount 0 (weak: only native memory holds them) per snapshot. */
+  weak: number[] | null;
+  /** What shows these handles in the heap already (then this site is detail, not a finding of its own); null: native only. */
+  shownBy: string | null;
 }
 
 /**
@@ -87,6 +115,8 @@ export interface NativeMemoryRow extends GroupRow {
   explanation: string;
   /** For a leak: the command that would confirm it under valgrind. */
   valgrind: string | null;
+  /** Native sites whose open handles account for this growth (it is their finding, not a second one). */
+  accountedFor: string[] | null;
 }
 
 export interface ReferenceRow extends GroupRow {
@@ -138,6 +168,8 @@ export interface AnalysisResult {
   memory: MemoryReport;
   /** Native memory as a group of its own (null without memory readings). */
   nativeMemory: NativeMemoryRow | null;
+  /** The native call-site ledger's acquisition sites (null when the capture ran without it). */
+  nativeSites: NativeSiteRow[] | null;
   /** Whether a trace-event ledger was joined in. */
   ledger: { found: boolean };
   notes: string[];

@@ -63,7 +63,7 @@ export function captureInputs(folder: string, manifest: FolderManifest): Snapsho
 }
 
 function fromManifest(folder: string, manifest: FolderManifest, s: SnapshotEntry): SnapshotInput {
-  return { file: join(folder, s.file), label: s.label, iterations: s.iterations, pid: s.pid, memory: s.memory, capture: { folder, manifest } };
+  return { file: join(folder, s.file), label: s.label, iterations: s.iterations, pid: s.pid, memory: s.memory, capture: { folder, manifest }, ...(s.nativeLedger ? { nativeLedger: join(folder, s.nativeLedger) } : {}) };
 }
 
 /** A folder's manifest.json: undefined when there is none; an InputError when it is there but unreadable. */

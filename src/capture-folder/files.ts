@@ -13,6 +13,8 @@ import type { FolderManifest } from './manifest.js';
  *   <pid>/<seq>-<label>.heapsnapshot command mode: one folder per node process
  *   trace-<pid>-<n>.log              Node's async_hooks trace events (scenario mode)
  *   trace.json                       the same, collected over the inspector (attach)
+ *   native-<pid>.bin                 the native call-site ledger of a process (LD_AUDIT library)
+ *   native-<pid>-<label>.bin         its cut at a snapshot
  *   scenario-output.log              the scenario process's stdout and stderr
  *   .napi-heapdiff-events.jsonl      child → parent events while the capture runs
  *   .<name>.<pid>.tmp                a write under way (removed when a capture ends)
@@ -26,6 +28,12 @@ export const SCENARIO_OUTPUT_FILE = 'scenario-output.log';
 export const ATTACH_TRACE_FILE = 'trace.json';
 
 const SCENARIO_TRACE_FILE = /^trace-(\d+)-\d+\.log$/;
+const NATIVE_LEDGER_FILE = /^native-\d+(-[\w.]+)?\.bin$/;
+
+/** The native call-site ledger a process writes (LD_AUDIT library): the final state after it exits. */
+export function nativeLedgerFile(pid: number): string {
+  return `native-${pid}.bin`;
+}
 
 /** What `--trace-event-file-pattern` the scenario process gets: Node fills in pid and rotation. */
 export function scenarioTracePattern(outDir: string): string {
@@ -77,9 +85,10 @@ export function clearFolder(outDir: string, previous: FolderManifest | undefined
     const output = inside((previous as { output?: unknown }).output);
     if (output) rmSync(output, { force: true });
   }
-  // Trace files are cleared whatever the manifest says: a ledger is never joined to another capture's snapshots.
+  // Trace files and native ledgers are cleared whatever the manifest says: a
+  // ledger is never joined to another capture's snapshots.
   for (const name of readdirSync(outDir)) {
-    if (SCENARIO_TRACE_FILE.test(name) || name === ATTACH_TRACE_FILE) rmSync(join(outDir, name), { force: true });
+    if (SCENARIO_TRACE_FILE.test(name) || name === ATTACH_TRACE_FILE || NATIVE_LEDGER_FILE.test(name)) rmSync(join(outDir, name), { force: true });
   }
   rmSync(join(outDir, EVENTS_FILE), { force: true });
   rmSync(join(outDir, SCENARIO_OUTPUT_FILE), { force: true });

@@ -117,6 +117,8 @@ export interface SnapshotEntry {
   takenAtUs?: number;
   /** process.memoryUsage() when it was taken (bytes), and the C allocator's bytes in use when the memory probe ran. */
   memory?: MemoryReadingEvent;
+  /** The native call-site ledger cut at this snapshot (native-<pid>-<label>.bin), when the capture ran with it. */
+  nativeLedger?: string;
 }
 
 /**

@@ -62,6 +62,7 @@ export function applyEvent(
         ...(event.totalIterations !== undefined ? { totalIterations: event.totalIterations } : {}),
         ...(event.takenAtUs !== undefined ? { takenAtUs: event.takenAtUs } : {}),
         ...(event.memory !== undefined ? { memory: event.memory } : {}),
+        ...(event.nativeLedger !== undefined ? { nativeLedger: event.nativeLedger } : {}),
       };
       manifest.snapshots.push(snapshot);
       report({ kind: 'snapshot', snapshot, expected: expectedSnapshots });

@@ -3,6 +3,7 @@ import type { EventSummary } from './child-events.js';
 import { cleanEnv, runChild, settleProcessEntries, type ChildOutcome } from './child-process.js';
 import { CaptureInputError, checkNonNegativeInteger } from './errors.js';
 import { checkCaptureFolder, finishCapture, newManifest, openCaptureFolder, type CaptureResult } from './lifecycle.js';
+import { nativeLedgerEnv } from './native-ledger-env.js';
 import { appendRequire } from './node-options.js';
 import type { CommonOptions } from './progress.js';
 import { ENV_CAPTURE_DIR, ENV_CAPTURE_INTERVAL, requireBuiltAgent } from './protocol.js';
@@ -13,6 +14,8 @@ export interface CommandCaptureOptions extends CommonOptions {
   /** Snapshot every node process every this many ms (0 = only at start-up, on SIGUSR2 and at exit). */
   intervalMs?: number;
   cwd?: string;
+  /** Run the command with the native call-site ledger (default true; Linux x86-64 with glibc and a C compiler). */
+  nativeLedger?: boolean;
 }
 
 /**
@@ -36,12 +39,14 @@ export async function captureCommand(options: CommandCaptureOptions): Promise<Ca
   const manifest = newManifest('command', outDir, { command: { argv: options.command, cwd, intervalMs }, timeoutMs: options.timeoutMs || undefined });
   openCaptureFolder(manifest);
 
-  const env = cleanEnv(options.env ?? process.env);
+  const native = options.nativeLedger === false ? { env: cleanEnv(options.env ?? process.env) } : nativeLedgerEnv(outDir, cleanEnv(options.env ?? process.env));
+  const env = native.env;
   env.NODE_OPTIONS = appendRequire(env.NODE_OPTIONS, agent);
   env[ENV_CAPTURE_DIR] = outDir;
   if (intervalMs > 0) env[ENV_CAPTURE_INTERVAL] = String(intervalMs);
 
   const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
+  if (native.unavailable) summary.notes.push(`no native call-site ledger: ${native.unavailable}`);
   const [file, ...args] = options.command;
   const outcome = await runChild(file!, args, { stdio: 'inherit', env, cwd }, manifest, summary, { ...options });
   const ending = commandEnding(outcome, summary, options.command, manifest.snapshots.length, outDir, options.timeoutMs);

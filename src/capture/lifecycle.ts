@@ -5,6 +5,7 @@ import { readManifest, writeManifest, type CaptureManifest, type FolderManifest 
 import { writeFailure } from './disk-full.js';
 import { CaptureInputError } from './errors.js';
 import { toolVersion } from './version.js';
+import { isVirtualFileSystem } from '../util/virtual-fs.js';
 
 /**
  * The one lifecycle every capture goes through — scenario mode, command mode
@@ -44,6 +45,7 @@ export function checkCaptureFolder(outDir: string): string {
       throw new CaptureInputError(`cannot create output folder ${outDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
     if (!stats.isDirectory()) throw new CaptureInputError(path === absolute ? `output path ${outDir} is not a folder` : `cannot create output folder ${outDir}: ${path} is not a folder`);
+    if (isVirtualFileSystem(path)) throw new CaptureInputError(`cannot create output folder ${outDir}: ${path} is a virtual file system (proc or sysfs)`);
     try {
       accessSync(path, constants.W_OK);
     } catch {

@@ -24,6 +24,8 @@ export const RECORD_TAG_PREFIX = 'napi:';
 export const STACK_NOT_SAMPLED = '(creation stack not sampled)';
 /** Overrides the agent's stack sampling policy: "first=<n> every=<m>". */
 export const ENV_STACK_SAMPLING = 'NAPI_HEAPDIFF_STACK_SAMPLING';
+/** Where the native call-site ledger (LD_AUDIT library) writes native-<pid>.bin; the agent cuts copies there. */
+export const ENV_NATIVE_DIR = 'NAPI_HEAPDIFF_NATIVE_DIR';
 
 /** Set by `capture -- <command>`: the agent in each node process writes snapshots under this folder. */
 export const ENV_CAPTURE_DIR = 'NAPI_HEAPDIFF_CAPTURE_DIR';
@@ -104,4 +106,6 @@ export interface SnapshotEvent {
   takenAtUs?: number;
   /** process.memoryUsage() just before it was written (and the C allocator's figures, with the memory probe). */
   memory?: MemoryReadingEvent;
+  /** The native call-site ledger's cut at this snapshot: a file in the capture folder. */
+  nativeLedger?: string;
 }

@@ -12,6 +12,7 @@ import { mentionsDiskFull } from './disk-full.js';
 import { checkNonNegativeInteger } from './errors.js';
 import { checkCaptureFolder, finishCapture, newManifest, openCaptureFolder, type CaptureResult } from './lifecycle.js';
 import type { CommonOptions } from './progress.js';
+import { nativeLedgerEnv } from './native-ledger-env.js';
 import { harnessPath, requireBuiltAgent, type HarnessConfig } from './protocol.js';
 
 export interface ScenarioCaptureOptions extends CommonOptions {
@@ -27,6 +28,8 @@ export interface ScenarioCaptureOptions extends CommonOptions {
   nodePath?: string;
   /** Extra node options for the child, before --require. */
   execArgv?: string[];
+  /** Run the child with the native call-site ledger (default true; Linux x86-64 with glibc and a C compiler). */
+  nativeLedger?: boolean;
 }
 
 /**
@@ -77,10 +80,12 @@ export async function captureScenario(options: ScenarioCaptureOptions): Promise<
   };
   const summary: EventSummary = { done: false, error: undefined, harnessExit: undefined, phase: undefined, notes: [] };
   if (probe.unavailable) summary.notes.push(`native memory is measured from RSS only: the memory probe is unavailable (${probe.unavailable})`);
+  const native = options.nativeLedger === false ? { env: cleanEnv(options.env ?? process.env) } : nativeLedgerEnv(outDir, cleanEnv(options.env ?? process.env));
+  if (native.unavailable) summary.notes.push(`no native call-site ledger: ${native.unavailable}`);
   const outcome = await runChild(
     options.nodePath ?? process.execPath,
     [...(options.execArgv ?? []), ...traceArgs(outDir), '--require', agent, harnessPath(), JSON.stringify(config)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(options.env ?? process.env), cwd: process.cwd() },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: native.env, cwd: process.cwd() },
     manifest,
     summary,
     { ...options, expectedSnapshots: options.snapshots },

@@ -9,6 +9,7 @@ import { formatRate, outcomeText, rowOf } from '../report/format.js';
 import { EXIT_LEAK } from './exit-codes.js';
 import { renderAnalysis } from '../report/terminal.js';
 import { useColor } from './color.js';
+import { checkOutputFile, checkOutputFolder } from './output-paths.js';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -35,11 +36,22 @@ export function addGateOptions(command: Command, options: { reportRequired?: boo
 }
 
 /**
+ * What every analysing command does before any work: the output paths
+ * (--json, --report) checked and the budgets read, so a bad flag fails at
+ * once, in one line, with nothing written.
+ */
+export function prepareDelivery(flags: GateFlags & { json?: string }): Budgets {
+  checkOutputFile(flags.json, '--json');
+  checkOutputFolder(flags.report, '--report');
+  return resolveBudgets(flags);
+}
+
+/**
  * The budgets of a run, read before any work starts so a bad flag or config
  * fails at once: the config file (--config, else ./napi-heapdiff.config.json
  * when present), then --max-per-iteration on top.
  */
-export function resolveBudgets(flags: GateFlags, cwd = process.cwd()): Budgets {
+function resolveBudgets(flags: GateFlags, cwd = process.cwd()): Budgets {
   const cli = (flags.maxPerIteration ?? []).map((text) => {
     try {
       return parseBudgetAssignment(text);

@@ -4,6 +4,7 @@ import { SnapshotFormatError } from '../snapshot/errors.js';
 import { registerAttach } from './commands/attach.js';
 import { registerCapture } from './commands/capture.js';
 import { registerDiff } from './commands/diff.js';
+import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerReport } from './commands/report.js';
 import { EXIT_BAD_INPUT } from './exit-codes.js';
@@ -29,6 +30,7 @@ registerDiff(program);
 registerCapture(program);
 registerReport(program);
 registerAttach(program);
+registerInit(program);
 
 try {
   await program.parseAsync(process.argv);

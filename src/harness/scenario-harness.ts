@@ -91,15 +91,16 @@ function memoryReading(): MemoryReadingEvent {
   return { rss, heapUsed, external, arrayBuffers, ...(inUse !== undefined && inUse >= 0 ? { mallocInUse: inUse } : {}) };
 }
 
-/** The preloaded agent's settle(), or plain immediates when it was not preloaded. */
-const settle: (callback: () => void) => void = (() => {
+/** The preloaded agent: its settle() and its cut of the native ledger. */
+const agent = ((): { settle?: (callback: () => void) => void; cutNativeLedger?: (label: string) => string | undefined } => {
   const require = createRequire(import.meta.url);
-  if (require.cache[config.agentPath]) {
-    const agent = require(config.agentPath) as { settle?: (callback: () => void) => void };
-    if (typeof agent.settle === 'function') return agent.settle;
-  }
-  return (callback: () => void) => setImmediate(() => setImmediate(() => setImmediate(callback)));
+  return require.cache[config.agentPath] ? require(config.agentPath) : {};
 })();
+
+/** The agent's settle(), or plain immediates when it was not preloaded. */
+const settle: (callback: () => void) => void = typeof agent.settle === 'function'
+  ? agent.settle
+  : (callback: () => void) => setImmediate(() => setImmediate(() => setImmediate(callback)));
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -187,6 +188,8 @@ function takeSnapshot(measured: number, done: () => void): void {
         // every later reading), so readings taken before writing would put
         // that into the first step.
         const memory = memoryReading();
+        // The native call-site ledger's counters at this snapshot (no JS ran since it was written).
+        const nativeLedger = agent.cutNativeLedger?.(String(index));
         const t3 = performance.now();
         emit({
           event: 'snapshot',
@@ -202,6 +205,7 @@ function takeSnapshot(measured: number, done: () => void): void {
           totalIterations: nextIteration,
           takenAtUs,
           memory,
+          ...(nativeLedger ? { nativeLedger } : {}),
         });
       } catch (error) {
         fail('snapshot', error);

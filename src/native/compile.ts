@@ -11,6 +11,14 @@ export type NativeHelper = { path: string; unavailable?: undefined } | { path?: 
 /** C sources shipped beside this module (src/native in the repository, dist/native in the package). */
 const sourcePath = (name: string): string => fileURLToPath(new URL(`./${name}.c`, import.meta.url));
 
+/** How each helper is built, and where it can run. */
+const HELPERS: Record<string, { flags: string[]; libs: string[]; arch?: NodeJS.Architecture }> = {
+  // A Node-API addon loaded with process.dlopen.
+  'memory-probe': { flags: ['-O2'], libs: [] },
+  // The LD_AUDIT library: frame pointers in its wrappers are what its unwinder starts from.
+  'napi-ledger-audit': { flags: ['-O2', '-fno-omit-frame-pointer', '-std=gnu11', '-w'], libs: ['-ldl'], arch: 'x64' },
+};
+
 const built = new Map<string, NativeHelper>();
 
 /**
@@ -31,7 +39,10 @@ export function compileNativeHelper(name: string, env: NodeJS.ProcessEnv = proce
 }
 
 function compile(name: string, env: NodeJS.ProcessEnv): NativeHelper {
+  const helper = HELPERS[name];
+  if (!helper) return { unavailable: `no native helper called ${name}` };
   if (process.platform !== 'linux') return { unavailable: `needs Linux (this is ${process.platform})` };
+  if (helper.arch && process.arch !== helper.arch) return { unavailable: `needs ${helper.arch} (this is ${process.arch})` };
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   if (!header?.glibcVersionRuntime) return { unavailable: 'needs the GNU C library (glibc)' };
   let source: Buffer;
@@ -42,9 +53,11 @@ function compile(name: string, env: NodeJS.ProcessEnv): NativeHelper {
   }
   const compiler = findCompiler(env);
   if (!compiler) return { unavailable: 'no C compiler found (set CC, or install gcc or clang)' };
-  const key = createHash('sha256').update(source).update(`\0${process.arch}\0${header.glibcVersionRuntime}\0${compiler.version}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(source).update(`\0${[...helper.flags, ...helper.libs].join(' ')}\0${process.arch}\0${header.glibcVersionRuntime}\0${compiler.version}`).digest('hex').slice(0, 16);
   const folder = join(cacheDir(env), 'native');
   const path = join(folder, `${name}-${key}.so`);
+  // LD_AUDIT is a ':'-separated list: a path holding ':' cannot be named there.
+  if (path.includes(':')) return { unavailable: `the cache path ${path} holds a ':' (set NAPI_HEAPDIFF_CACHE elsewhere)` };
   if (existsSync(path)) return { path };
   try {
     mkdirSync(folder, { recursive: true });
@@ -52,7 +65,7 @@ function compile(name: string, env: NodeJS.ProcessEnv): NativeHelper {
     return { unavailable: `cannot create ${folder}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   }
   const temporary = join(folder, `.${name}-${key}.${process.pid}.tmp`);
-  const result = spawnSync(compiler.command, ['-shared', '-fPIC', '-O2', '-g', '-o', temporary, sourcePath(name)], { encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(compiler.command, ['-shared', '-fPIC', '-g', ...helper.flags, '-o', temporary, sourcePath(name), ...helper.libs], { encoding: 'utf8', timeout: 120_000 });
   if (result.status !== 0) {
     rmSync(temporary, { force: true });
     const reason = result.error ? result.error.message : (result.stderr.trim().split('\n').find((line) => /error/i.test(line)) ?? `exit code ${result.status}`);

@@ -1,5 +1,5 @@
 import { escapeAnnotationData, escapeAnnotationProperty, visible } from './escape.js';
-import { isNativeMemory, kindLabel, outcomeText, parseFrame, referenceLocation, rowOf, siteFrame, withLeakKind } from './format.js';
+import { isNativeMemory, isNativeSite, kindLabel, outcomeText, parseFrame, referenceLocation, rowOf, siteFrame, withLeakKind } from './format.js';
 import type { ReportInput } from './types.js';
 
 /**
@@ -20,7 +20,9 @@ export function renderGithubAnnotations({ result, gate, cwd = '' }: ReportInput)
     const row = rowOf(result, g);
     const properties = [`title=${escapeAnnotationProperty(`napi-heapdiff: ${kindLabel(g.kind)} ${g.reason === 'over-budget' ? 'over budget' : 'leak'}`)}`];
     const site = 'creationSites' in row ? row.creationSites[0] : undefined;
-    const frame = site ? siteFrame(site) : (referenceLocation(row) ?? undefined);
+    // A native site is annotated at the C/C++ line that made the call, when built with debug info.
+    const native = isNativeSite(row) ? row.frames.find((f) => f.file !== null && f.line !== null) : undefined;
+    const frame = native ? `${native.file}:${native.line}` : site ? siteFrame(site) : (referenceLocation(row) ?? undefined);
     if (frame !== undefined && cwd) {
       const loc = parseFrame(frame, cwd);
       if (loc.inCwd && loc.line !== null) {

@@ -2,18 +2,19 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GroupOutcome } from '../analysis/budget.js';
 import { bytesInDecimalUnits, signedBytesInDecimalUnits } from '../util/bytes.js';
-import type { AnalysisResult, AsyncContextRow, MemoryReading, MemoryReport, NativeMemoryRow, PathStep, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult, AsyncContextRow, MemoryReading, MemoryReport, NativeMemoryRow, NativeSiteRow, PathStep, ReferenceRow } from '../analysis/result.js';
 
 /**
  * Formatting shared by the report formats. Everything here returns plain,
  * unescaped text: each format escapes what it is given.
  */
 
-export type Row = AsyncContextRow | ReferenceRow | NativeMemoryRow;
+export type Row = AsyncContextRow | ReferenceRow | NativeSiteRow | NativeMemoryRow;
 
 /** The row an outcome is about. */
 export function rowOf(result: AnalysisResult, group: GroupOutcome): Row {
   if (group.kind === 'native-memory') return result.nativeMemory!;
+  if (group.kind === 'native-site') return result.nativeSites![group.index]!;
   return group.kind === 'async-context' ? result.asyncContexts[group.index]! : result.references[group.index]!;
 }
 
@@ -102,7 +103,29 @@ export function formatBytes(bytes: number): string {
 }
 
 export function kindLabel(kind: GroupOutcome['kind']): string {
-  return kind === 'async-context' ? 'async context' : kind === 'reference' ? 'reference' : 'native memory';
+  return kind === 'async-context' ? 'async context' : kind === 'reference' ? 'reference' : kind === 'native-site' ? 'native call site' : 'native memory';
+}
+
+/** Whether a row is a native call site of the native ledger. */
+export function isNativeSite(row: Row): row is NativeSiteRow {
+  return 'pair' in row && 'frames' in row;
+}
+
+/** The native sites of a result (results saved before the native ledger existed have none). */
+export function nativeSitesOf(result: AnalysisResult): NativeSiteRow[] {
+  const sites = (result as { nativeSites?: unknown }).nativeSites;
+  return Array.isArray(sites) ? (sites as NativeSiteRow[]) : [];
+}
+
+/** A site's chain of addon frames, innermost first: "open_context (helper.c:17) ← StartA (helper.c:36)". */
+export function siteChainText(row: NativeSiteRow): string {
+  return row.frames.map((frame) => frame.text).join(' ← ');
+}
+
+/** acquired 40, released 0, open 40 (of them weak 40), per snapshot joined by →. */
+export function siteCountsText(row: NativeSiteRow): string {
+  const weak = row.weak && row.weak.some((n) => n > 0) ? `, of them weak (refcount 0) ${row.weak.join(' → ')}` : '';
+  return `acquired ${row.acquired.join(' → ')}, released ${row.released.join(' → ')}, open ${row.live.join(' → ')}${weak}`;
 }
 
 // The fields below were added to the result after its first version: a result
@@ -225,6 +248,10 @@ export function outcomeText(group: GroupOutcome, row: Row): string {
       return `leak: grew at every step, live ${trend}${group.budgetUnchecked ? '; budget not checked (no iteration counts)' : ''}`;
     case 'ignored':
       return `ignored by configuration; live ${trend}, verdict ${row.verdict}`;
+    case 'accounted': {
+      const by = (row as { accountedFor?: string[] | null }).accountedFor ?? [];
+      return `accounted for by ${by.join(', ')}; live ${trend}, verdict ${row.verdict}`;
+    }
     case 'no-leak':
       return `${row.verdict}: live ${trend}`;
   }
@@ -241,6 +268,8 @@ export function statusText(group: GroupOutcome): string {
       return 'pass (within budget)';
     case 'ignored':
       return 'ignored';
+    case 'accounted':
+      return 'pass (accounted for)';
     case 'no-leak':
       return 'pass';
   }

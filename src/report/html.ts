@@ -17,7 +17,11 @@ import {
   growthText,
   hasLedgerRows,
   isNativeMemory,
+  isNativeSite,
   kindLabel,
+  nativeSitesOf,
+  siteChainText,
+  siteCountsText,
   liveText,
   nativeMeasureText,
   rateText,
@@ -155,6 +159,19 @@ export function renderHtml({ result, gate, cwd = '' }: ReportInput): string {
   }
   body.push('</section>');
 
+  const sites = nativeSitesOf(result);
+  if (sites.length > 0) {
+    const gated = new Map(gate.groups.filter((g) => g.kind === 'native-site').map((g) => [g.index, g]));
+    body.push('<section id="native-sites"><h2>Native call sites</h2>', '<p>Every place an addon called a Node-API acquire function (native call-site ledger), with what is still open at each snapshot.</p>');
+    body.push(tableHead(['result', 'site', 'acquires', 'async name', 'open', 'weak', 'per iteration', 'budget', 'verdict', 'shown by']));
+    for (const [index, row] of sites.entries()) {
+      const g = gated.get(index);
+      const name = g ? nameCell(g) : `<td><code>${escapeHtml(siteChainText(row))}</code></td>`;
+      body.push(`<tr class="${g?.status ?? 'detail'}">${cell(g ? statusText(g) : 'detail', 'status')}${name}${cell(row.acquire)}${cell(row.asyncName ?? '')}${cell(formatLive(row.live), 'num')}${cell(row.weak ? String(row.weak.at(-1)) : '–', 'num')}${cell(formatRate(row.perIteration), 'num')}${cell(formatBudget(g?.maxPerIteration ?? null), 'num')}${cell(row.verdict)}${cell(row.shownBy ?? 'native only')}</tr>`);
+    }
+    body.push('</tbody></table>', '</section>');
+  }
+
   const native = gate.groups.find((g) => g.kind === 'native-memory');
   if (native) {
     const row = rowOf(result, native);
@@ -246,9 +263,14 @@ function groupArticle(g: GroupOutcome, row: Row, labels: readonly string[], cwd:
     if ('originalLocation' in row && row.originalLocation) item('running script', frameText(row.location!, cwd));
   } else if (isNativeMemory(row)) {
     item('measure', nativeMeasureText(row));
+  } else if (isNativeSite(row)) {
+    item('called at', siteChainText(row) || 'no addon frame');
+    item('acquire / release', `${row.acquire} / ${row.release}`);
+    item('counts per snapshot', siteCountsText(row));
+    for (const frame of row.frames) item('frame', `${frame.text} — ${frame.object}+0x${frame.offset.toString(16)}`);
   }
   out.push('</dl>');
-  if (isNativeMemory(row) && row.valgrind) out.push('<p>Confirm it under valgrind:</p>', `<pre><code>${escapeHtml(row.valgrind)}</code></pre>`);
+  if (isNativeMemory(row) && row.valgrind && !row.accountedFor) out.push('<p>Confirm it under valgrind:</p>', `<pre><code>${escapeHtml(row.valgrind)}</code></pre>`);
   const ledger = ledgerOf(row);
   if (ledger !== null) {
     out.push('<h4>Heap and trace-event ledger per snapshot (the ledger is exact)</h4>', tableHead(['snapshot', 'heap live', 'ledger created', 'ledger destroyed', 'ledger open'], 'ledger'));

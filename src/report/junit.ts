@@ -7,6 +7,9 @@ import {
   frameText,
   growthText,
   isNativeMemory,
+  isNativeSite,
+  siteChainText,
+  siteCountsText,
   kindLabel,
   leakKindOf,
   leakKindText,
@@ -28,6 +31,7 @@ import type { ReportInput } from './types.js';
 const SUITES: Array<[GroupKind, string]> = [
   ['async-context', 'napi-heapdiff.async-contexts'],
   ['reference', 'napi-heapdiff.references'],
+  ['native-site', 'napi-heapdiff.native-sites'],
   ['native-memory', 'napi-heapdiff.native-memory'],
 ];
 
@@ -52,7 +56,7 @@ export function renderJunit({ result, gate, cwd = '' }: ReportInput): string {
   out.push(`<testsuites name="napi-heapdiff" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="0">`);
   for (const [kind, suite] of SUITES) {
     const groups = gate.groups.filter((g) => g.kind === kind);
-    if (groups.length === 0 && kind === 'native-memory') continue;
+    if (groups.length === 0 && (kind === 'native-memory' || kind === 'native-site')) continue;
     const c = count(groups);
     out.push(`  <testsuite name="${suite}" tests="${c.tests}" failures="${c.failures}" errors="0" skipped="${c.skipped}" time="0">`);
     for (const g of groups) {
@@ -101,7 +105,8 @@ function details(g: GroupOutcome, row: Row, cwd: string): string {
   if (explanation !== null) lines.push(`why: ${explanation}`);
   if ('creationSites' in row) for (const site of row.creationSites) lines.push(`created at: ${frameText(siteFrame(site), cwd)} ×${site.count}`);
   else if (referenceLocation(row) !== null) lines.push(`function at: ${frameText(referenceLocation(row)!, cwd)}`);
-  if (isNativeMemory(row) && row.valgrind) lines.push(`confirm: ${row.valgrind}`);
+  if (isNativeSite(row)) lines.push(`called at: ${siteChainText(row)}`, siteCountsText(row));
+  if (isNativeMemory(row) && row.valgrind && !row.accountedFor) lines.push(`confirm: ${row.valgrind}`);
   if (row.retainingPath) lines.push(`retaining path: ${pathText(row.retainingPath, { ids: true })}`);
   // Each line made visible on its own: a line feed inside a name shows as ␊, only ours break lines.
   return lines.map((line) => visible(line)).join('\n');

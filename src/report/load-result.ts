@@ -143,6 +143,23 @@ export function checkResult(data: unknown, file = 'result'): AnalysisResult & { 
       for (const key of ['rss', 'heapUsed', 'external']) number(rate[key], `memory.perIteration.${key}`);
     }
   }
+  if (root.nativeSites !== undefined && root.nativeSites !== null) {
+    array(root.nativeSites, 'nativeSites').forEach((value, i) => {
+      const where = `nativeSites[${i}]`;
+      const row = group(value, where);
+      for (const key of ['pair', 'acquire', 'release']) string(row[key], `${where}.${key}`);
+      nullable(string)(row.asyncName, `${where}.asyncName`);
+      nullable(string)(row.shownBy, `${where}.shownBy`);
+      wholes(row.acquired, `${where}.acquired`, k);
+      wholes(row.released, `${where}.released`, k);
+      if (row.weak !== null) wholes(row.weak, `${where}.weak`, k);
+      array(row.frames, `${where}.frames`).forEach((frame, j) => {
+        const f = object(frame, `${where}.frames[${j}]`);
+        string(f.object, `${where}.frames[${j}].object`);
+        string(f.text, `${where}.frames[${j}].text`);
+      });
+    });
+  }
   if (root.nativeMemory !== undefined && root.nativeMemory !== null) {
     const row = group(root.nativeMemory, 'nativeMemory');
     oneOf(row.measure, 'nativeMemory.measure', ['malloc-in-use', 'rss']);

@@ -15,6 +15,10 @@ import {
   budgetText,
   growthText,
   isNativeMemory,
+  isNativeSite,
+  nativeSitesOf,
+  siteChainText,
+  siteCountsText,
   kindLabel,
   leakKindOf,
   leakKindText,
@@ -100,6 +104,21 @@ export function renderMarkdown({ result, gate, cwd = '' }: ReportInput): string 
     out.push(`${plural(result.unchangedReferenceGroups, 'reference group')} held by global handles did not change (Node's own handles): not listed.`, '');
   }
 
+  const sites = nativeSitesOf(result);
+  if (sites.length > 0) {
+    const gated = new Map(gate.groups.filter((g) => g.kind === 'native-site').map((g) => [g.index, g]));
+    out.push('### Native call sites', '', 'Every place an addon called a Node-API acquire function (native call-site ledger), with what is still open at each snapshot.', '');
+    out.push('| result | site | acquires | open | per iteration | budget | verdict | shown by |', '| --- | --- | --- | --- | ---: | ---: | --- | --- |');
+    for (const [index, row] of sites.slice(0, MARKDOWN_MAX_ROWS).entries()) {
+      const g = gated.get(index);
+      const result = g ? `${MARK[g.status]} ${statusText(g)}` : '➖ detail';
+      const acquires = `${escapeMarkdown(row.acquire)}${row.asyncName ? ` ${markdownCode(row.asyncName, { inTable: true })}` : ''}`;
+      const weak = row.weak && row.weak.some((n) => n > 0) ? ` (weak ${row.weak.at(-1)})` : '';
+      out.push(tableRow([result, markdownCode(siteChainText(row), { inTable: true }), acquires, `${formatLive(row.live)}${weak}`, formatRate(row.perIteration), formatBudget(g?.maxPerIteration ?? null), row.verdict, row.shownBy === null ? 'native only' : escapeMarkdown(row.shownBy)]));
+    }
+    out.push(...more(sites.length), '');
+  }
+
   const native = gate.groups.find((g) => g.kind === 'native-memory');
   if (native) {
     const row = rowOf(result, native);
@@ -152,7 +171,11 @@ function details(g: GroupOutcome, row: Row, cwd: string): string[] {
   } else if (referenceLocation(row) !== null) {
     out.push(`- function at: ${markdownCode(frameText(referenceLocation(row)!, cwd))}`);
   }
-  if (isNativeMemory(row) && row.valgrind) out.push('- confirm it under valgrind:', '', markdownCodeBlock(row.valgrind, 'sh'));
+  if (isNativeSite(row)) {
+    out.push(`- called at: ${row.frames.map((frame) => markdownCode(frame.text)).join(' ← ') || 'no addon frame'}`);
+    out.push(`- ${siteCountsText(row)}`);
+  }
+  if (isNativeMemory(row) && row.valgrind && !row.accountedFor) out.push('- confirm it under valgrind:', '', markdownCodeBlock(row.valgrind, 'sh'));
   if (row.retainingPath) out.push(`- retaining path: ${markdownCode(pathText(row.retainingPath))}`);
   out.push('');
   return out;

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { AnalysisResult, AsyncContextRow, NativeMemoryRow, PathStep, ReferenceRow } from '../analysis/result.js';
+import type { AnalysisResult, AsyncContextRow, NativeMemoryRow, NativeSiteRow, PathStep, ReferenceRow } from '../analysis/result.js';
 import type { InspectResult } from '../inspect/inspect-snapshot.js';
 import { bytesInDecimalUnits, signedBytesInDecimalUnits } from '../util/bytes.js';
 import { visible } from './escape.js';
@@ -37,19 +37,26 @@ export function renderAnalysis(untrusted: AnalysisResult, options: { color?: boo
   if (result.unchangedReferenceGroups > 0) {
     out.push(`${result.unchangedReferenceGroups} reference group(s) held by global handles did not change (Node's own handles): not listed.`);
   }
+  const sites = result.nativeSites ?? [];
+  // A real addon has dozens of sites, nearly all balanced: the terminal lists those with something open (the reports list all).
+  const openSites = sites.filter((site) => site.verdict !== 'stable' || site.live.some((n) => n > 0));
+  if (openSites.length > 0) out.push('', siteTable(openSites));
+  if (sites.length > openSites.length) {
+    out.push(`${sites.length - openSites.length} native call site(s) of the native ledger had nothing open at any snapshot: not listed (the JSON and reports have them).`);
+  }
   const native = result.nativeMemory ?? null;
   if (native) out.push('', nativeTable(native));
   const leaking = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak' && row.retainingPath);
   for (const row of leaking) out.push('', `retaining path of one ${row.name}:`, `  ${formatPath(row.retainingPath!)}`);
-  const labelled = [...result.asyncContexts, ...result.references, ...(native ? [native] : [])].filter((row) => row.leakKind);
+  const labelled = [...result.asyncContexts, ...result.references, ...sites.filter((site) => site.shownBy === null), ...(native && !native.accountedFor ? [native] : [])].filter((row) => row.leakKind);
   if (labelled.length > 0) out.push('', 'leak kinds:');
   for (const row of labelled) {
     out.push(`  ${row.name}: ${row.leakKind!.label} — fix: ${row.leakKind!.hint}`);
     if (row.leakKind!.evidence && row !== native) out.push(`    evidence: ${row.leakKind!.evidence}`);
   }
   for (const row of result.asyncContexts) if (row.explanation) out.push('', `${row.name}: ${row.explanation}`);
-  if (native) out.push('', `${native.name}: ${native.explanation}`);
-  if (native?.valgrind) out.push(`  confirm: ${native.valgrind}`);
+  if (native) out.push('', `${native.name}: ${native.explanation}${native.accountedFor ? `; accounted for by ${native.accountedFor.join(', ')}` : ''}`);
+  if (native?.valgrind && !native.accountedFor) out.push(`  confirm: ${native.valgrind}`);
   for (const note of result.notes) out.push('', `note: ${note}`);
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   out.push('', result.verdict === 'leak' ? paint('1;31', `LEAK: ${leakSummary(result)}`) : paint('32', 'no leak: no group grew at every step'));
@@ -77,6 +84,7 @@ function asyncTable(rows: AsyncContextRow[], withLedger: boolean, agentFound: bo
       row.openAtWorkerTeardown.at(-1) ? `${row.openAtWorkerTeardown.at(-1)} open at worker exit` : '',
       row.contextFrames?.at(-1) ? `holds ${row.contextFrames.at(-1)} context frame(s)` : '',
       row.unnamedResources?.at(-1) ? `${row.unnamedResources.at(-1)} unnamed NULL-resource object(s) counted here` : '',
+      ...(row.nativeSites ?? []).map((site) => `native: ${site}`),
     ].filter(Boolean).join('; ');
     table.push([
       row.name + (extra ? `\n(${extra})` : ''),
@@ -105,11 +113,27 @@ export function formatPath(steps: PathStep[]): string {
 }
 
 function leakSummary(result: AnalysisResult): string {
-  const rows = [...result.asyncContexts, ...result.references].filter((row) => row.verdict === 'leak');
+  const sites = (result.nativeSites ?? []).filter((site) => site.shownBy === null);
+  const rows = [...result.asyncContexts, ...result.references, ...sites].filter((row) => row.verdict === 'leak');
   const parts = rows.map((row) => `${row.name} +${row.growth}${row.perIteration !== null ? ` (${row.perIteration.toFixed(2)}/iteration)` : ''}`);
   const native = result.nativeMemory;
-  if (native?.verdict === 'leak') parts.push(`${native.name} ${signedBytesInDecimalUnits(native.growth, 0)}${native.perIteration !== null ? ` (${signedBytesInDecimalUnits(native.perIteration, 0)}/iteration)` : ''}`);
+  if (native?.verdict === 'leak' && !native.accountedFor) parts.push(`${native.name} ${signedBytesInDecimalUnits(native.growth, 0)}${native.perIteration !== null ? ` (${signedBytesInDecimalUnits(native.perIteration, 0)}/iteration)` : ''}`);
   return parts.join(', ');
+}
+
+function siteTable(rows: NativeSiteRow[]): string {
+  const table = new Table({ head: ['native call site (native ledger)', 'acquires', 'open', 'per iteration', 'verdict', 'shown by'], style: COMPACT });
+  for (const row of rows) {
+    table.push([
+      row.frames.length > 0 ? row.frames.map((frame, i) => (i === 0 ? frame.text : `← ${frame.text}`)).join('\n') : '(no addon frame)',
+      `${row.acquire}${row.asyncName ? `\n"${row.asyncName}"` : ''}`,
+      row.live.join(' → ') + (row.weak && row.weak.some((n) => n > 0) ? `\n(weak ${row.weak.at(-1)})` : ''),
+      row.perIteration === null ? '–' : row.perIteration.toFixed(2),
+      row.verdict,
+      row.shownBy === null ? '(native only)' : row.asyncName && row.shownBy.includes(row.asyncName) ? 'its async-context row' : 'the heap',
+    ]);
+  }
+  return table.toString();
 }
 
 function nativeTable(row: NativeMemoryRow): string {

@@ -190,6 +190,8 @@ export class SnapshotParser {
 
   /** Ends the input; returns the sections or throws if the file ended early. */
   end(): ParsedSections {
+    // Nothing but (perhaps) whitespace: not a snapshot cut short, a file with no snapshot in it.
+    if (this.state === State.Start) throw this.error('empty: the file holds no heap snapshot (one starts with "{")', undefined, 0);
     if (this.state !== State.Done) {
       throw this.error(`truncated: the file ended inside ${this.describeState()}`, undefined, 0);
     }
@@ -224,7 +226,6 @@ export class SnapshotParser {
 
   private describeState(): string {
     switch (this.state) {
-      case State.Start: return 'nothing (empty input)';
       case State.NumberArray: return `the "${this.key}" array`;
       case State.StringArray: return 'the "strings" array';
       case State.RawValue: return `the "${this.key}" section`;

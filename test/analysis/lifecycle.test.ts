@@ -11,7 +11,11 @@ import { repoRoot } from '../helpers/run-cli.js';
 /**
  * The lifecycle ledger from Node's own trace events beside the heap, leak
  * kinds with fix hints, and native memory beside the heap, on every fixture.
+ * The kinds are inferred here as they are for raw snapshots and attach:
+ * without the native call-site ledger (--no-native-ledger), whose exact kinds
+ * test/native-ledger/ covers.
  */
+const HEAP_ONLY = ['--no-native-ledger'];
 const CASES = [
   // Nothing of the name released and no resource collected: napi_async_init and async work look the same from JavaScript.
   { folder: 'null-resource', name: 'fixture_null_resource_leak', iterations: 100, warmup: 4, open: [4, 104, 204], created: [4, 104, 204], kinds: ['missing-destroy', 'async-work-not-deleted'] },
@@ -33,8 +37,8 @@ describe.each(CASES)('$folder: ledger and leak kind', (c) => {
   let leak: CaptureJson;
   let ok: CaptureJson;
   beforeAll(() => {
-    leak = captureScenario(join(fixturesDir, c.folder, 'leak.mjs'), { iterations: c.iterations, snapshots: 3, warmup: c.warmup, outDir: join(scratch, `${c.folder}-leak`) }).json;
-    ok = captureScenario(join(fixturesDir, c.folder, 'ok.mjs'), { iterations: c.iterations, snapshots: 3, warmup: c.warmup, outDir: join(scratch, `${c.folder}-ok`) }).json;
+    leak = captureScenario(join(fixturesDir, c.folder, 'leak.mjs'), { iterations: c.iterations, snapshots: 3, warmup: c.warmup, outDir: join(scratch, `${c.folder}-leak`), extra: HEAP_ONLY }).json;
+    ok = captureScenario(join(fixturesDir, c.folder, 'ok.mjs'), { iterations: c.iterations, snapshots: 3, warmup: c.warmup, outDir: join(scratch, `${c.folder}-ok`), extra: HEAP_ONLY }).json;
   });
 
   it('ledger counts per snapshot are exact; the correct twin ends with every context destroyed', () => {
@@ -59,7 +63,7 @@ describe.each(CASES)('$folder: ledger and leak kind', (c) => {
 
 describe('a kind rests on evidence tied to its own group, never on a coincidence of rates', () => {
   it('coincident-rates: two plain contexts and an unrelated strong napi_ref to a function, all at 1 per iteration: missing destroy, missing destroy, leaked napi_ref — no threadsafe function anywhere', () => {
-    const run = captureScenario(join(fixturesDir, 'coincident-rates', 'leak.mjs'), { iterations: 100, snapshots: 3, warmup: 4, outDir: join(scratch, 'coincident') });
+    const run = captureScenario(join(fixturesDir, 'coincident-rates', 'leak.mjs'), { iterations: 100, snapshots: 3, warmup: 4, outDir: join(scratch, 'coincident'), extra: HEAP_ONLY });
     expect(run.code, run.stderr).toBe(1);
     const rows = Object.fromEntries(run.json.asyncContexts.map((row) => [row.name, row]));
     expect(Object.keys(rows).sort()).toEqual(['fixture_coincident_null', 'fixture_coincident_object']);

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -499,22 +499,18 @@ describe('decoding', () => {
     expect(resolver.resolve('/virtual/s.js', 1, 999)).toEqual({ file: '/virtual/s.ts', line: 11, column: 1 });
   });
 
-  it('a million segments decode and answer 500 lookups quickly', () => {
+  it('a million segments decode and answer 500 lookups exactly', () => {
     const lines: string[] = [];
     // 10,000 lines of 100 segments, one every 4 columns, each line on original line = its index.
     const next = vlq(4, 0, 0, 4);
     for (let l = 0; l < 10_000; l++) lines.push([l === 0 ? vlq(0, 0, 0, 0) : `${vlq(0, 0, 1, -396)}`, ...Array<string>(99).fill(next)].join(','));
     const mappings = lines.join(';');
     const resolver = new SourceMapResolver({ readFile: (p) => (p === '/big/b.js' ? '//# sourceMappingURL=b.js.map' : p === '/big/b.js.map' ? JSON.stringify({ version: 3, sources: ['b.ts'], names: [], mappings }) : undefined) });
-    const started = performance.now();
     for (let k = 0; k < 500; k++) {
       const line = (k * 7919) % 10_000;
       const column = (k * 31) % 400;
       expect(resolver.resolve('/big/b.js', line + 1, column + 1)).toEqual({ file: '/big/b.ts', line: line + 1, column: column - (column % 4) + 1 });
     }
-    const elapsed = performance.now() - started;
-    console.log(`1,000,000 segments: decode + 500 lookups in ${elapsed.toFixed(0)} ms`);
-    expect(elapsed).toBeLessThan(2000);
   });
 });
 
@@ -605,12 +601,21 @@ describe('finding the map', () => {
   });
 
   it('files over 64 MB are not read (by size, before reading)', () => {
+    // A script one byte over the limit whose map would answer if the file were read.
     const big = join(dir, 'big.js');
+    const annotation = '\n//# sourceMappingURL=big.js.map\n';
+    writeFileSync(join(dir, 'big.js.map'), JSON.stringify({ version: 3, sources: ['big.ts'], names: [], mappings: 'AAAA' }));
     writeFileSync(big, '');
-    truncateSync(big, MAX_FILE_BYTES + 1); // sparse: nothing is written
-    const started = performance.now();
+    truncateSync(big, MAX_FILE_BYTES + 1); // sparse: only the annotation at the end is written
+    const fd = openSync(big, 'r+');
+    writeSync(fd, annotation, MAX_FILE_BYTES + 1 - annotation.length);
+    closeSync(fd);
     expect(new SourceMapResolver().resolve(big, 1, 1)).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(100);
+    truncateSync(big, MAX_FILE_BYTES - 1);
+    const fd2 = openSync(big, 'r+');
+    writeSync(fd2, annotation, MAX_FILE_BYTES - 1 - annotation.length);
+    closeSync(fd2);
+    expect(new SourceMapResolver().resolve(big, 1, 1)).toEqual({ file: join(dir, 'big.ts'), line: 1, column: 1 });
     // A custom reader's text is held to the same limit.
     let huge: string | undefined = `${'x'.repeat(MAX_FILE_BYTES)}\n//# sourceMappingURL=data:application/json,{}`;
     expect(new SourceMapResolver({ readFile: () => huge }).resolve('/huge.js', 1, 1)).toBeUndefined();

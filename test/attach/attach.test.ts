@@ -346,7 +346,10 @@ describe('attach: entry points and inspectors', () => {
     const result = readJson<AttachJson>(json);
     const leak = row(result, 'fixture_callback_scope_leak');
     expect(leak.verdict).toBe('leak');
-    expect(leak.unclosedCallbackScopes).toBe(leak.live[2]);
+    // Every context entered its callback and never left it, but the snapshot of a running process is taken
+    // from an interrupt: it can land between one context's init hook and its before hook (that one is live,
+    // not yet entered). So: all of them, or all but that one.
+    expect([leak.live[2]! - 1, leak.live[2]]).toContain(leak.unclosedCallbackScopes);
     // Only the fixture leaks: no reference group grows (an awaited promise would, held by the inspector).
     expect(result.references.filter((r) => r.growth > 0)).toEqual([]);
     expect(alive(target.pid)).toBe(true);

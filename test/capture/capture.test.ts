@@ -32,11 +32,13 @@ function readManifest(outDir: string): CaptureManifest {
 
 /**
  * The capture folder's files, with each process's trace-event file (the
- * ledger, written by Node at exit: trace-<pid>-<n>.log) as "trace-PID.log".
+ * ledger, written by Node at exit: trace-<pid>-<n>.log) as "trace-PID.log"
+ * and its native ledger (native-<pid>.bin, cut per snapshot as
+ * native-<pid>-<n>.bin) as "native-PID.bin".
  */
 function filesIn(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((f) => f.split('\\').join('/').replace(/(^|\/)trace-\d+-1\.log$/, '$1trace-PID.log'))
+    .map((f) => f.split('\\').join('/').replace(/(^|\/)trace-\d+-1\.log$/, '$1trace-PID.log').replace(/(^|\/)native-\d+(-\d+)?\.bin$/, '$1native-PID$2.bin'))
     .sort();
 }
 
@@ -325,7 +327,7 @@ describe('capture --scenario with the native fixtures', () => {
     // native-memory leaks outside the heap: its async contexts are paired, so no heap leak; and one
     // step (two snapshots) is not enough to call native memory a leak.
     expect(r.code, r.stderr).toBe(c.twin === 'leak' && c.folder !== 'native-memory' ? 1 : 0);
-    expect(filesIn(out)).toEqual(['manifest.json', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot', 'trace-PID.log']);
+    expect(filesIn(out)).toEqual(['manifest.json', 'native-PID-1.bin', 'native-PID-2.bin', 'native-PID.bin', 'snapshot-1.heapsnapshot', 'snapshot-2.heapsnapshot', 'trace-PID.log']);
     for (const [i, expected] of c.expect.entries()) {
       const view = await agentView(join(out, `snapshot-${i + 1}.heapsnapshot`));
       const entry = view.names.find((n) => n.name === c.name);

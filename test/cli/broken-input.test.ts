@@ -31,7 +31,7 @@ describe('broken input ends with exit 2 and one line on stderr', () => {
     dir = mkdtempSync(join(tmpdir(), 'napi-heapdiff-broken-'));
     real = readFileSync(takeSnapshot('globalThis.keep = Array.from({ length: 200 }, (_, i) => ({ i }))', 'real'));
     cases.push(
-      ['empty', '', /truncated: the file ended inside nothing/],
+      ['empty', '', /: empty: the file holds no heap snapshot \(one starts with "\{"\)/],
       ['not JSON', 'hello world', /not a heap snapshot: the file does not start with "\{"/],
       ['JSON that is not a snapshot', '{"name":"x","version":"1.0.0"}', /"snapshot" \(meta\) must be the first section/],
       ['an empty object', '{}', /no "snapshot" section/],

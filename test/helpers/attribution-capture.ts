@@ -29,10 +29,10 @@ export const lastLine = (text: string): string => text.trimEnd().split('\n').at(
  * --warmup w --out <outDir> --json <outDir>.json`, and the JSON it wrote. A
  * capture whose JSON is missing throws with the child's stderr.
  */
-export function captureScenario(module: string, options: { iterations: number; snapshots: number; warmup: number; outDir: string; timeout?: number }): CliRun<CaptureJson> {
+export function captureScenario(module: string, options: { iterations: number; snapshots: number; warmup: number; outDir: string; timeout?: number; extra?: string[] }): CliRun<CaptureJson> {
   const jsonFile = `${options.outDir}.json`;
   const result = runCli(
-    ['capture', '--scenario', module, '--iterations', String(options.iterations), '--snapshots', String(options.snapshots), '--warmup', String(options.warmup), '--out', options.outDir, '--json', jsonFile],
+    ['capture', '--scenario', module, '--iterations', String(options.iterations), '--snapshots', String(options.snapshots), '--warmup', String(options.warmup), '--out', options.outDir, '--json', jsonFile, ...(options.extra ?? [])],
     { timeout: options.timeout ?? 170_000 },
   );
   if (!existsSync(jsonFile)) throw new Error(`capture of ${module} wrote no JSON (exit ${result.code}, signal ${result.signal}):\n${result.stderr}`);

@@ -47,10 +47,9 @@ interface Run {
   memory: { readings: Array<{ rss: number; heapUsed: number; external: number; arrayBuffers: number } | null>; globalHandles: number[] };
 }
 
-/** The kind and fix the analysis gives the null-resource leak (and the hostile names). */
-/** The null-resource leak's kind with the agent alone: a context never destroyed or an async work item never queued nor deleted. */
-const NULL_RESOURCE_KIND = 'missing destroy or async work never deleted (cannot tell which from this evidence)';
-const NULL_RESOURCE_FIX = 'if missing destroy: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy()); if async work never deleted: call napi_delete_async_work in the complete callback (also when the work was cancelled)';
+/** The null-resource leak's kind: exact, from the native call-site ledger (napi_async_init never destroyed at its call site). */
+const NULL_RESOURCE_KIND = 'missing destroy';
+const NULL_RESOURCE_FIX = 'pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy())';
 const NULL_RESOURCE = `${NULL_RESOURCE_KIND} — fix: ${NULL_RESOURCE_FIX}`;
 /** The hostile names' records lost their resources (the AsyncResource objects were collected): certain. */
 const MISSING_DESTROY = 'missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy())';
@@ -315,7 +314,7 @@ describe('junit.xml parsed by Chromium\'s XML parser (DOMParser, application/xml
       'retained: 6.2 kB',
       'verdict: leak',
       `kind: ${NULL_RESOURCE}`,
-      "evidence: init 110, destroy 0, before 0, after 0 (this name's hook counts); Node's cleanup queue grew by 0 hooks, fewer than the 100 that threadsafe functions would add; napi_async_init, async work never queued and threadsafe functions never called look the same from JavaScript",
+      'evidence: native ledger: napi_async_init "fixture_null_resource_leak" at async_init_named (null_resource.c:20) left 100 more open (napi_async_init without napi_async_destroy)',
       'trace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110',
     ]);
     expect(lines).toContain('created at: iteration native-fixtures/null-resource/leak.mjs:15:11 ×110');

@@ -59,7 +59,7 @@ describe('README "Reports and CI" example', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(readdirSync(join(cwd, '.napi-heapdiff', 'report')).sort()).toEqual(['junit.xml', 'report.html', 'result.json', 'summary.md']);
     expect(r.stdout.split('\n').filter((line) => line.startsWith('::'))).toEqual([
-      '::error title=napi-heapdiff%3A async context leak,file=native-fixtures/null-resource/leak.mjs,line=15,col=11::fixture_null_resource_leak (async context): leak: grew at every step, live 10 → 110 → 210 (+200, 1.00/iteration); missing destroy or async work never deleted (cannot tell which from this evidence) — fix: if missing destroy: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy()); if async work never deleted: call napi_delete_async_work in the complete callback (also when the work was cancelled)',
+      '::error title=napi-heapdiff%3A async context leak,file=native-fixtures/null-resource/leak.mjs,line=15,col=11::fixture_null_resource_leak (async context): leak: grew at every step, live 10 → 110 → 210 (+200, 1.00/iteration); missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy())',
     ]);
     expect(r.stepSummary.split('\n')[0]).toBe('## napi-heapdiff: ❌ 1 failing group');
     expect(r.stepSummary).toBe(`${readFileSync(join(cwd, '.napi-heapdiff', 'report', 'summary.md'), 'utf8')}\n`);

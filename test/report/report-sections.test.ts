@@ -213,7 +213,7 @@ describe('summary.md: leak kinds, ledger, explanations and memory beside the hea
 #### ❌ \`Closure\` (reference)
 
 - leak: grew at every step, live 1 → 101 → 201 (+200, 1.00/iteration)
-- kind: leaked napi\\_ref — fix: call napi\\_delete\\_reference once the value is no longer needed \\(or use refcount 0 for a weak link\\)
+- kind: leaked napi\\_ref — fix: call napi\\_delete\\_reference once the value is no longer needed; a weak reference \\(refcount 0\\) too: it outlives its value until deleted \\(napi\\_wrap's result reference: delete it in the finalizer\\)
 - evidence: 200 more functions held by strong global handles
 - function at: \`lib/x.js:3:5\`
 
@@ -274,7 +274,7 @@ describe('report.html, junit.xml and annotations show the same (hand-made result
     expect(html).not.toContain('<work>');
     expect(html).toContain(`<p class="kind">Kind: <strong>missing destroy</strong> — fix: ${HINT}</p>`);
     expect(html).toContain(`<p class="evidence">Evidence: ${EVIDENCE}</p>`);
-    expect(html).toContain('<p class="kind">Kind: <strong>leaked napi_ref</strong> — fix: call napi_delete_reference once the value is no longer needed (or use refcount 0 for a weak link)</p>');
+    expect(html).toContain('<p class="kind">Kind: <strong>leaked napi_ref</strong> — fix: call napi_delete_reference once the value is no longer needed; a weak reference (refcount 0) too: it outlives its value until deleted (napi_wrap&#39;s result reference: delete it in the finalizer)</p>');
     expect(html).toContain(`<p class="explanation">${EXPLANATION}</p>`);
     expect(html).toContain('<td class="kind">threadsafe function never released</td>');
     expect(html).toContain('<th>live</th><th>ledger open</th>');
@@ -300,7 +300,7 @@ describe('report.html, junit.xml and annotations show the same (hand-made result
       `\nkind: missing destroy — fix: ${HINT}\nevidence: ${EVIDENCE}\ntrace-event ledger (exact): created 12 → 112 → 212, destroyed 0 → 0 → 0, open 12 → 112 → 212\nwhy: ${EXPLANATION}\ncreated at: iteration test/my app.mjs:7:3 ×210</failure>`,
     );
     expect(junit).toContain('\nJS resource collected (native-only leak): 100\n');
-    expect(junit).toContain('message="leak: grew at every step, live 1 → 101 → 201 (+200, 1.00/iteration); leaked napi_ref — fix: call napi_delete_reference once the value is no longer needed (or use refcount 0 for a weak link)"');
+    expect(junit).toContain('message="leak: grew at every step, live 1 → 101 → 201 (+200, 1.00/iteration); leaked napi_ref — fix: call napi_delete_reference once the value is no longer needed; a weak reference (refcount 0) too: it outlives its value until deleted (napi_wrap&apos;s result reference: delete it in the finalizer)"');
     // A passing case has no kind (it has none) and no failure.
     expect(junit).toContain('<testcase classname="napi-heapdiff.async-contexts" name="steady" time="0">\n      <system-out>');
     expect(junit).toContain('<testsuite name="napi-heapdiff.native-memory" tests="1" failures="1" errors="0" skipped="0" time="0">');
@@ -312,7 +312,7 @@ describe('report.html, junit.xml and annotations show the same (hand-made result
     expect(renderGithubAnnotations(input).split('\n')).toEqual([
       `::error title=napi-heapdiff%3A async context leak,file=test/my app.mjs,line=7,col=3::my_<work> (async context): leak: grew at every step, live 10 → 110 → 210 (+200, 1.00/iteration); missing destroy — fix: ${HINT}`,
       '::error title=napi-heapdiff%3A async context leak::tsfn_*bold* (async context): leak: grew at every step, live 0 → 0 → 0 (0, 0.50/iteration); threadsafe function never released — fix: call napi_release_threadsafe_function from every thread that acquired it; the last release frees it',
-      '::error title=napi-heapdiff%3A reference leak,file=lib/x.js,line=3,col=5::Closure (reference): leak: grew at every step, live 1 → 101 → 201 (+200, 1.00/iteration); leaked napi_ref — fix: call napi_delete_reference once the value is no longer needed (or use refcount 0 for a weak link)',
+      '::error title=napi-heapdiff%3A reference leak,file=lib/x.js,line=3,col=5::Closure (reference): leak: grew at every step, live 1 → 101 → 201 (+200, 1.00/iteration); leaked napi_ref — fix: call napi_delete_reference once the value is no longer needed; a weak reference (refcount 0) too: it outlives its value until deleted (napi_wrap\'s result reference: delete it in the finalizer)',
       `::error title=napi-heapdiff%3A native memory leak::(native memory) (native memory): leak: grew at every step, live 6.0 MB → 12.1 MB → 18.3 MB (+12.3 MB, +61.4 kB/iteration); native memory grows (nothing in the JS heap accounts for it) — fix: look for Node-API references never deleted (a napi_ref or the reference napi_wrap returns: weak ones leave no heap trace), napi_wrap without a finalizer, and the addon's own allocations; confirm with valgrind%0A${VALGRIND}`,
       '',
     ]);

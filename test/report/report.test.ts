@@ -43,6 +43,14 @@ Failing: 1 leaking, 0 over budget.
 
 13 reference groups held by global handles did not change (Node's own handles): not listed.
 
+### Native call sites
+
+Every place an addon called a Node-API acquire function (native call-site ledger), with what is still open at each snapshot.
+
+| result | site | acquires | open | per iteration | budget | verdict | shown by |
+| --- | --- | --- | --- | ---: | ---: | --- | --- |
+| ➖ detail | \`async_init_named (null_resource.c:20)\` | napi\\_async\\_init \`fixture_null_resource_leak\` | 10 → 60 → 110 | 1.00 | – | leak | the async-context row fixture\\_null\\_resource\\_leak |
+
 ### Native memory
 
 | result | measure | per snapshot | growth | per iteration | budget | verdict |
@@ -64,8 +72,8 @@ Failing: 1 leaking, 0 over budget.
 #### ❌ \`fixture_null_resource_leak\` (async context)
 
 - leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration)
-- kind: missing destroy or async work never deleted \\(cannot tell which from this evidence\\) — fix: if missing destroy: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes \\(for a JavaScript AsyncResource: call emitDestroy\\(\\)\\); if async work never deleted: call napi\\_delete\\_async\\_work in the complete callback \\(also when the work was cancelled\\)
-- evidence: init 110, destroy 0, before 0, after 0 \\(this name's hook counts\\); Node's cleanup queue grew by 0 hooks, fewer than the 100 that threadsafe functions would add; napi\\_async\\_init, async work never queued and threadsafe functions never called look the same from JavaScript
+- kind: missing destroy — fix: pair every napi\\_async\\_init with napi\\_async\\_destroy when the operation completes \\(for a JavaScript AsyncResource: call emitDestroy\\(\\)\\)
+- evidence: native ledger: napi\\_async\\_init "fixture\\_null\\_resource\\_leak" at async\\_init\\_named \\(null\\_resource.c:20\\) left 100 more open \\(napi\\_async\\_init without napi\\_async\\_destroy\\)
 - heap live 10 → 60 → 110; trace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110
 - created at: \`iteration native-fixtures/null-resource/leak.mjs:15:11\` ×110
 - retaining path: \`(root) -element:1→ (GC roots) -element:13→ (Global handles) -internal:N→ Object\`
@@ -88,11 +96,12 @@ const maskMemoryReadings = (text: string) =>
     .replace(/(\(ArrayBuffers left out\) \| ).*? \| .*? \| .*?( \| – \| stable \|)/, '$1‹native memory›$2');
 
 /**
- * The kind and fix the analysis gives the null-resource leak: with the agent
- * alone, a context never destroyed and an async work item never queued nor
- * deleted look the same, so it names both.
+ * The kind and fix the analysis gives the null-resource leak: exact, from the
+ * native call-site ledger (napi_async_init without napi_async_destroy at its
+ * call site). The heap and the agent alone could not tell it from async work
+ * never queued nor deleted (test/analysis/lifecycle.test.ts).
  */
-const MISSING_DESTROY = 'missing destroy or async work never deleted (cannot tell which from this evidence) — fix: if missing destroy: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy()); if async work never deleted: call napi_delete_async_work in the complete callback (also when the work was cancelled)';
+const MISSING_DESTROY = 'missing destroy — fix: pair every napi_async_init with napi_async_destroy when the operation completes (for a JavaScript AsyncResource: call emitDestroy())';
 
 // One capture of the leaky fixture, shared by the tests that re-render it.
 let leak: ReturnType<typeof capture>;
@@ -162,7 +171,7 @@ describe('capture --report on the leaky fixture (null-resource/leak.mjs)', () =>
       '    <testcase classname="napi-heapdiff.async-contexts" name="fixture_null_resource_leak" time="0">',
       `      <failure type="leak" message="leak: grew at every step, live 10 → 60 → 110 (+100, 1.00/iteration); ${MISSING_DESTROY}">async context: fixture_null_resource_leak`,
     ]);
-    expect(junit).toContain(`\nkind: ${MISSING_DESTROY}\nevidence: init 110, destroy 0, before 0, after 0 (this name&apos;s hook counts); Node&apos;s cleanup queue grew by 0 hooks, fewer than the 100 that threadsafe functions would add; napi_async_init, async work never queued and threadsafe functions never called look the same from JavaScript\ntrace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110\n`);
+    expect(junit).toContain(`\nkind: ${MISSING_DESTROY}\nevidence: native ledger: napi_async_init &quot;fixture_null_resource_leak&quot; at async_init_named (null_resource.c:20) left 100 more open (napi_async_init without napi_async_destroy)\ntrace-event ledger (exact): created 10 → 60 → 110, destroyed 0 → 0 → 0, open 10 → 60 → 110\n`);
     expect(junit).toContain('<testsuite name="napi-heapdiff.native-memory" tests="1" failures="0" errors="0" skipped="0" time="0">');
   });
 
@@ -336,7 +345,7 @@ describe('report folders are written as a unit', () => {
   });
 });
 
-describe('terminal colour: only on a TTY, never with NO_COLOR', () => {
+describe('terminal colour: only on a TTY, never with NO_COLOR, as FORCE_COLOR says', () => {
   const saved = () => leak.json;
 
   /** Runs the CLI under a pseudo-terminal (util-linux script), stdout a TTY. */
@@ -354,6 +363,13 @@ describe('terminal colour: only on a TTY, never with NO_COLOR', () => {
     const out = underPty({ NO_COLOR: '1' });
     expect(out).toContain('FAIL: fixture_null_resource_leak (leak)');
     expect(out).not.toContain('\u001b[');
+  });
+  it('FORCE_COLOR=0 on a TTY: no escape sequence; FORCE_COLOR=1 in a pipe: the red FAIL line', () => {
+    const out = underPty({ FORCE_COLOR: '0' });
+    expect(out).toContain('FAIL: fixture_null_resource_leak (leak)');
+    expect(out).not.toContain('\u001b[');
+    const piped = runCli(['report', saved(), '--report', join(scratch, 'tty-report')], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    expect(piped.stdout).toContain('\u001b[1;31mFAIL: fixture_null_resource_leak (leak)\u001b[0m');
   });
   it('a pipe (not a TTY): no escape sequence, even without NO_COLOR', () => {
     const r = runCli(['report', saved(), '--report', join(scratch, 'tty-report')], { env: { NO_COLOR: undefined, FORCE_COLOR: undefined } });

@@ -4,9 +4,10 @@ import type { Budgets } from '../../analysis/budget.js';
 import type { AnalysisResult } from '../../analysis/result.js';
 import type { AttachProgress, AttachResult } from '../../attach/attach.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
+import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
 import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { analysisProgressReporter } from '../progress.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
 
 interface AttachFlags extends GateFlags {
@@ -39,7 +40,8 @@ export function registerAttach(program: Command): void {
       if (!flags.analysis && (flags.report !== undefined || flags.maxPerIteration !== undefined || flags.config !== undefined)) {
         throw new UsageError('--report, --max-per-iteration and --config apply to the analysis: drop --no-analysis to use them');
       }
-      const budgets = resolveBudgets(flags);
+      const budgets = prepareDelivery(flags);
+      checkOutputFolder(flags.out, '--out');
       // Loaded when used: the inspector client (and its WebSocket library) would
       // otherwise slow every other command's start-up.
       const { attach } = await import('../../attach/attach.js');

@@ -9,10 +9,12 @@ import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Budgets } from '../../analysis/budget.js';
 import { analysisProgressReporter } from '../progress.js';
 import { bytesInDecimalUnits } from '../../util/bytes.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
+import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
 
 interface CaptureFlags extends GateFlags {
+  nativeLedger: boolean;
   scenario?: string;
   iterations: string;
   snapshots: string;
@@ -38,10 +40,12 @@ export function registerCapture(program: Command): void {
     .option('--interval <ms>', 'command: also snapshot every node process every <ms>')
     .option('--timeout <ms>', 'stop the command (or scenario process) after <ms>: SIGTERM, SIGKILL 2 s later. A command stopped this way ended normally: its snapshots are analysed (exit 0/1); a scenario that had not finished is exit 2')
     .option('--json <file>', 'also write the result (manifest-level) as JSON to this file')
+    .option('--no-native-ledger', 'do not run the child with the native call-site ledger (LD_AUDIT library counting every Node-API acquire/release per native call site)')
     .argument('[command...]', 'command to run with the agent, after --');
   addGateOptions(capture)
     .action(async (commandArgv: string[], flags: CaptureFlags, command: Command) => {
-      const budgets = resolveBudgets(flags);
+      const budgets = prepareDelivery(flags);
+      checkOutputFolder(flags.out, '--out');
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
       const onProgress = progressPrinter();
       const controller = new AbortController();
@@ -62,6 +66,7 @@ export function registerCapture(program: Command): void {
             warmup: wholeNumber(flags.warmup, '--warmup'),
             timeoutMs: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout'),
             outDir: flags.out,
+            nativeLedger: flags.nativeLedger,
             onProgress,
             signal: controller.signal,
           });
@@ -74,6 +79,7 @@ export function registerCapture(program: Command): void {
             intervalMs: flags.interval === undefined ? 0 : wholeNumber(flags.interval, '--interval'),
             timeoutMs: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout'),
             outDir: flags.out,
+            nativeLedger: flags.nativeLedger,
             onProgress,
             signal: controller.signal,
           });

@@ -4,7 +4,7 @@ import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { analysisProgressReporter } from '../progress.js';
 import { wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
+import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
 
 export function registerDiff(program: Command): void {
   const command = program
@@ -14,7 +14,7 @@ export function registerDiff(program: Command): void {
     .option('--iterations <n>', 'iterations run between consecutive snapshots (a capture manifest beside the files gives them otherwise)')
     .option('--json <file>', 'also write the result as JSON (schemaVersion 1) to this file');
   addGateOptions(command).action(async (files: string[], options: { iterations?: string; json?: string } & GateFlags) => {
-    const budgets = resolveBudgets(options);
+    const budgets = prepareDelivery(options);
     const iterations = options.iterations === undefined ? undefined : wholeNumber(options.iterations, '--iterations');
     const inputs = resolveSnapshotInputs(files, { iterations });
     const result = await analyzeSnapshots(inputs, { onProgress: analysisProgressReporter() });

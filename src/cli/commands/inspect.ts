@@ -4,7 +4,9 @@ import { inspectSnapshot } from '../../inspect/inspect-snapshot.js';
 import { renderInspect } from '../../report/terminal.js';
 import { loadSnapshot } from '../../snapshot/load.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { checkOutputFile } from '../output-paths.js';
 import { loadProgressReporter } from '../progress.js';
+import { positiveWholeNumber } from '../usage-error.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -14,8 +16,10 @@ export function registerInspect(program: Command): void {
     .option('--json <file>', 'also write the summary as JSON to this file')
     .option('--top <n>', 'classes to list per table', '15')
     .action(async (file: string, options: { json?: string; top: string }) => {
+      const top = positiveWholeNumber(options.top, '--top');
+      checkOutputFile(options.json, '--json');
       const snapshot = await loadSnapshot(file, { onProgress: loadProgressReporter() });
-      const result = inspectSnapshot(new HeapGraph(snapshot), Number(options.top));
+      const result = inspectSnapshot(new HeapGraph(snapshot), top);
       if (options.json) writeFileAtomic(options.json, `${JSON.stringify(result, null, 2)}\n`);
       process.stdout.write(renderInspect(result));
     });

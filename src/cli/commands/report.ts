@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readResultFile } from '../../report/index.js';
-import { addGateOptions, deliverResult, resolveBudgets, type GateFlags } from '../deliver.js';
+import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
 
 export function registerReport(program: Command): void {
   const command = program
@@ -8,7 +8,7 @@ export function registerReport(program: Command): void {
     .description('render a saved result (--json, or a report\'s result.json) as a report folder, with budgets applied again')
     .argument('<result.json>', 'a result written by diff/capture --json or --report');
   addGateOptions(command, { reportRequired: true }).action((file: string, flags: GateFlags) => {
-    const budgets = resolveBudgets(flags);
+    const budgets = prepareDelivery(flags);
     const saved = readResultFile(file);
     deliverResult(saved, budgets, flags, { saved, terminal: 'gate' });
   });
