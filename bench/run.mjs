@@ -560,12 +560,12 @@ const NOOP_HOOK = path.join(HERE, 'noop-hook.cjs');
 const MODES = ['none', 'hook', 'agent'];
 const preload = (mode) => (mode === 'hook' ? ['--require', NOOP_HOOK] : mode === 'agent' ? ['--require', opts.agentPath] : []);
 
-async function runLoop(loop, mode, n = loop.n) {
+async function runLoop(loop, mode, n = loop.n, env = undefined) {
   const resultFile = path.join(opts.out, 'tmp', `agent-${loop.key}-${mode}-${process.pid}.json`);
   fs.mkdirSync(path.dirname(resultFile), { recursive: true });
   fs.rmSync(resultFile, { force: true });
   const args = [...preload(mode), path.join(HERE, 'agent-loop.mjs'), loop.kind, loop.module ?? '-', String(n), resultFile];
-  const r = await runNode(args, { timeoutS: 300 });
+  const r = await runNode(args, { timeoutS: 300, env });
   let res;
   try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
   fs.rmSync(resultFile, { force: true });
@@ -673,8 +673,8 @@ async function nativeLedgerSection() {
   const loops = [
     // The trivial loop is one napi_async_init + napi_async_destroy and nothing else per iteration: the ledger's
     // cost per call, shown for information; the goal is held by the loop an addon's call looks like.
-    { key: 'trivial', module: opts.fixture, n: opts.fixtureN, label: `addon, trivial: ${path.relative(ROOT, opts.fixture)}`, goal: undefined },
-    { key: 'work', module: opts.workFixture, n: opts.workN, label: `addon, real work: ${path.relative(ROOT, opts.workFixture)}`, goal: GOALS.nativeLedger },
+    { key: 'trivial', kind: 'fixture', module: opts.fixture, n: opts.fixtureN, label: `addon, trivial: ${path.relative(ROOT, opts.fixture)}`, goal: undefined },
+    { key: 'work', kind: 'fixture', module: opts.workFixture, n: opts.workN, label: `addon, real work: ${path.relative(ROOT, opts.workFixture)}`, goal: GOALS.nativeLedger },
   ].filter((loop) => fs.existsSync(loop.module));
   const envFor = (mode) => (mode === 'ledger' ? { ...process.env, LD_AUDIT: library.path, NAPI_HEAPDIFF_NATIVE_DIR: ledgerDir } : process.env);
   const modes = ['none', 'ledger'];
@@ -687,15 +687,11 @@ async function nativeLedgerSection() {
         log(`native section: ${loop.key} loop, ${mode}, rep ${rep}/${opts.reps}`);
         fs.rmSync(ledgerDir, { recursive: true, force: true });
         fs.mkdirSync(ledgerDir, { recursive: true });
-        const resultFile = path.join(opts.out, 'tmp', `native-${loop.key}-${mode}-${process.pid}.json`);
-        const r = await runNode([path.join(HERE, 'agent-loop.mjs'), 'fixture', loop.module, String(loop.n), resultFile], { timeoutS: 300, env: envFor(mode) });
-        let res;
-        try { res = JSON.parse(fs.readFileSync(resultFile, 'utf8')); } catch { res = undefined; }
-        fs.rmSync(resultFile, { force: true });
+        const r = await runLoop(loop, mode, loop.n, envFor(mode));
         // The ledger must have counted the loop, or the figure measures nothing.
         const counted = mode === 'none' || fs.readdirSync(ledgerDir).some((f) => /^native-\d+\.bin$/.test(f));
-        if (res?.ok && counted) runs[loop.key][mode].push({ ...res, wallMs: r.elapsedMs });
-        else errors.push(`${loop.key}/${mode}/rep${rep}: ${res?.error ?? (counted ? `exit ${r.exitCode}` : 'no ledger file written')}`);
+        if (r.ok && counted) runs[loop.key][mode].push(r);
+        else errors.push(`${loop.key}/${mode}/rep${rep}: ${r.ok ? 'no ledger file written' : r.error}`);
       }
     }
   }

@@ -201,7 +201,8 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   const hooksAdded = cleanupHooksAdded(censuses);
   const hooksGrowth = hooksAdded.at(-1)! - hooksAdded[0]!;
   labelLeakKinds(drafts.filter((d) => kept.has(d.row)), references, iterations, hooksGrowth);
-  const nativeSites = inputs.some((input) => input.nativeLedger) ? await nativeSitesOf(inputs, iterations, asyncContexts) : null;
+  const native = inputs.some((input) => input.nativeLedger) ? await nativeSitesOf(inputs, iterations, asyncContexts) : null;
+  const nativeSites = native?.sites ?? null;
   const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   asyncContexts.sort(byGrowth);
   references.sort(byGrowth);
@@ -223,6 +224,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   }
   const notes = explain(censuses, asyncContexts, agentFound, ledger !== undefined, iterations !== undefined, options.noIterationCountsNote);
   if (fromFolder?.missing) notes.push(`no lifecycle ledger: ${fromFolder.missing}`);
+  notes.push(...(native?.shortfalls ?? []));
   const findings = [...asyncContexts, ...references, ...(nativeSites ?? []).filter((row) => row.shownBy === null), ...(nativeMemory && !nativeMemory.accountedFor ? [nativeMemory] : [])];
   const leaking = findings.some((row) => row.verdict === 'leak');
   return {
@@ -257,8 +259,8 @@ async function censusOf(input: SnapshotInput, index: number, count: number, repo
  * site whose name is an async-context row is shown by it (the row lists it,
  * and its kind is then the pair's — exact, not inferred from heap shapes).
  */
-async function nativeSitesOf(inputs: SnapshotInput[], iterations: number[] | undefined, rows: AsyncContextRow[]): Promise<NativeSiteRow[]> {
-  const series = await readSiteSeries(inputs.map((input) => input.nativeLedger));
+async function nativeSitesOf(inputs: SnapshotInput[], iterations: number[] | undefined, rows: AsyncContextRow[]): Promise<{ sites: NativeSiteRow[]; shortfalls: string[] }> {
+  const { sites: series, shortfalls } = await readSiteSeries(inputs.map((input) => input.nativeLedger));
   const sites = series.map((s) => nativeSiteRow(s, iterations));
   makeNamesUnique(sites);
   const unclosedScopeGrowth = rows.reduce((sum, row) => sum + Math.max(0, row.unclosedCallbackScopes ?? 0), 0);
@@ -273,7 +275,7 @@ async function nativeSitesOf(inputs: SnapshotInput[], iterations: number[] | und
     const open = leaking.reduce((sum, site) => sum + site.growth, 0);
     row.leakKind = certain(kindOfPair(leaking[0]!.pair as NativePair), `native ledger: ${leaking.map((site) => site.name).join('; ')} left ${open} more open (${leaking[0]!.acquire} without ${leaking[0]!.release})`);
   }
-  return sites;
+  return { sites, shortfalls };
 }
 
 /** Per snapshot, cumulative created / destroyed / open from the ledger's windows. */

@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { mergeBudgets, parseBudgetAssignment, type Budgets, type GateResult } from '../analysis/budget.js';
@@ -117,4 +118,48 @@ function renderGate(gate: GateResult, result: AnalysisResult, budgets: Budgets, 
       : paint('32', 'pass: no group leaks beyond its budget'),
   );
   return `${out.join('\n')}\n`;
+}
+
+/** What capture and attach hold when they end. */
+export interface CapturedRun {
+  ok: boolean;
+  failure: string | undefined;
+  manifestPath: string;
+  snapshotFiles: string[];
+  manifest: { outDir: string; snapshots: readonly unknown[] };
+}
+
+/**
+ * Where capture and attach end: with two snapshots or more, the analysis
+ * (`analyse`, when there is one to run) delivered like diff's, and --json
+ * written with the run's own outcome beside it; a failed run is exit 2 after
+ * that (its line names a JSON file it could not write). An analysis that
+ * fails after a failed run (a full disk left manifest.json behind) gives way
+ * to the run's own reason.
+ */
+export async function deliverCapture(run: CapturedRun, flags: GateFlags & { json?: string }, budgets: Budgets, analyse: (() => Promise<AnalysisResult | undefined>) | undefined): Promise<void> {
+  const { ok, failure, manifestPath, snapshotFiles, manifest } = run;
+  const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
+  const where = relative(process.cwd(), manifest.outDir) || '.';
+  let analysis: AnalysisResult | undefined;
+  if (analyse && manifest.snapshots.length >= 2) {
+    process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
+    try {
+      analysis = await analyse();
+    } catch (error) {
+      if (ok) throw error;
+    }
+    if (analysis) deliverResult(analysis, budgets, flags, { saved: { ...analysis, capture } });
+  }
+  let jsonFailure = '';
+  if (flags.json) {
+    try {
+      writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
+    } catch (error) {
+      if (ok) throw error;
+      jsonFailure = `; ${flags.json} not written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    }
+  }
+  if (!ok) throw new Error(`${failure ?? 'the capture failed'}${jsonFailure}`);
+  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json${flags.report ? '; no report (nothing to analyse)' : ''}\n`);
 }

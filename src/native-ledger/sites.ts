@@ -53,18 +53,34 @@ export interface SiteSeries {
 }
 
 /**
+ * What the ledger could not book, in words (empty when it booked everything):
+ * acquisitions whose site found no room in the site table, and handles that
+ * found none in the open-handle tables (counted as open, so never a missed leak).
+ */
+export function ledgerShortfalls(ledger: NativeLedger): string[] {
+  const sum = (perPair: Partial<Record<NativePair, number>>) => Object.values(perPair).reduce((a, b) => a + (b ?? 0), 0);
+  const notes: string[] = [];
+  const noSite = sum(ledger.totals.noSite);
+  if (noSite > 0) notes.push(`native ledger: ${noSite} acquisition(s) found no room in its site table (${ledger.stats.siteCapacity} sites; NAPI_HEAPDIFF_NATIVE_SITES raises it): their call sites are missing above.`);
+  const untracked = sum(ledger.totals.untracked);
+  if (untracked > 0) notes.push(`native ledger: ${untracked} handle(s) found no room in its open-handle tables (NAPI_HEAPDIFF_NATIVE_OPEN raises it): they count as open at their site, released or not.`);
+  return notes;
+}
+
+/**
  * The native call-site ledger across a series of snapshots: every site where
  * an addon acquired something, its counts in each snapshot's cut (a snapshot
- * without a cut counts as nothing acquired yet), symbolized once.
+ * without a cut counts as nothing acquired yet), symbolized once; and what the
+ * last cut could not book.
  */
-export async function readSiteSeries(cuts: Array<string | undefined>): Promise<SiteSeries[]> {
+export async function readSiteSeries(cuts: Array<string | undefined>): Promise<{ sites: SiteSeries[]; shortfalls: string[] }> {
   const ledgers = cuts.map((path) => (path ? readNativeLedger(path, { handles: true }) : undefined));
   const last = ledgers.findLast((l): l is NativeLedger => l !== undefined);
-  if (!last) return [];
+  if (!last) return { sites: [], shortfalls: [] };
   const sites = new Map<string, LedgerSite>();
   for (const ledger of [last, ...ledgers]) for (const site of ledger?.sites ?? []) if (site.role === 'acquire' && !sites.has(siteKey(site))) sites.set(siteKey(site), site);
   const symbolized = await symbolizeNativeLedger({ ...last, sites: [...sites.values()] });
-  return symbolized.sites.map((site) => {
+  const series = symbolized.sites.map((site) => {
     const key = siteKey(site);
     const at = ledgers.map((ledger) => ledger?.sites.find((s) => s.role === 'acquire' && siteKey(s) === key));
     return {
@@ -77,6 +93,7 @@ export async function readSiteSeries(cuts: Array<string | undefined>): Promise<S
       weak: REFERENCE_PAIRS.has(site.pair) ? at.map((s) => (s?.refcounts ?? []).filter((count) => count === 0).length) : null,
     };
   });
+  return { sites: series, shortfalls: ledgerShortfalls(last) };
 }
 
 function siteFrame(frame: SymbolizedFrame): SiteFrame {

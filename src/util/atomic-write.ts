@@ -41,6 +41,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (cause) {
     if (fd !== undefined) closeSync(fd);
     rmSync(temporary, { force: true });
-    throw cause;
+    // Named by the file asked for, not by the temporary the user never named; the code stays for callers.
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw Object.assign(new Error(`cannot write ${path}: ${code ?? (cause as Error).message}`, { cause }), { code });
   }
 }

@@ -1,10 +1,6 @@
-import { relative } from 'node:path';
 import type { Command } from 'commander';
-import type { Budgets } from '../../analysis/budget.js';
-import type { AnalysisResult } from '../../analysis/result.js';
 import type { AttachProgress, AttachResult } from '../../attach/attach.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
-import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
+import { addGateOptions, deliverCapture, prepareDelivery, type GateFlags } from '../deliver.js';
 import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { analysisProgressReporter } from '../progress.js';
 import { checkOutputFolder } from '../output-paths.js';
@@ -66,25 +62,9 @@ export function registerAttach(program: Command): void {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       }
-      await finishAttach(result, flags, budgets);
+      const analyse = flags.analysis ? async () => (await import('../../attach/attach.js')).analyzeAttach(result, { onProgress: analysisProgressReporter() }) : undefined;
+      await deliverCapture(result, flags, budgets, analyse);
     });
-}
-
-/** As capture ends: the analysis when there are two snapshots or more, delivered like diff's; a failed attach is still exit 2 after it. */
-async function finishAttach(result: AttachResult, flags: AttachFlags, budgets: Budgets): Promise<void> {
-  const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
-  const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
-  const where = relative(process.cwd(), manifest.outDir) || '.';
-  let analysis: AnalysisResult | undefined;
-  if (flags.analysis && manifest.snapshots.length >= 2) {
-    process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
-    const { analyzeAttach } = await import('../../attach/attach.js');
-    analysis = await analyzeAttach(result, { onProgress: analysisProgressReporter() });
-    if (analysis) deliverResult(analysis, budgets, flags, { saved: { ...analysis, capture } });
-  }
-  if (flags.json) writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
-  if (!ok) throw new Error(failure ?? 'attach failed');
-  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json${flags.report ? '; no report (nothing to analyse)' : ''}\n`);
 }
 
 /** One stderr line per step. */

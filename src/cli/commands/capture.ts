@@ -1,17 +1,13 @@
-import { relative } from 'node:path';
 import type { Command } from 'commander';
 import type { CaptureResult } from '../../capture/lifecycle.js';
 import type { CaptureProgress } from '../../capture/progress.js';
 import { analyzeSnapshots } from '../../analysis/analyze.js';
-import type { AnalysisResult } from '../../analysis/result.js';
 import { captureInputs } from '../../analysis/snapshot-inputs.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
-import type { Budgets } from '../../analysis/budget.js';
 import { analysisProgressReporter } from '../progress.js';
 import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
+import { addGateOptions, deliverCapture, prepareDelivery, type GateFlags } from '../deliver.js';
 
 interface CaptureFlags extends GateFlags {
   nativeLedger: boolean;
@@ -88,43 +84,11 @@ export function registerCapture(program: Command): void {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       }
-      await deliverCapture(result, flags, budgets);
-    });
-}
-
-/**
- * Where a capture ends: with two snapshots or more of one process, the same
- * analysis as `diff` (printed, and written by --json with the capture's own
- * outcome beside it); a failed child is still exit 2 after that.
- */
-async function deliverCapture(result: CaptureResult, flags: CaptureFlags, budgets: Budgets): Promise<void> {
-  const { ok, failure, manifestPath, snapshotFiles, manifest } = result;
-  const capture = { ok, failure: failure ?? null, manifestPath, snapshotFiles, manifest };
-  const where = relative(process.cwd(), manifest.outDir) || '.';
-  let analysis: AnalysisResult | undefined;
-  if (manifest.snapshots.length >= 2) {
-    process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; analysing\n`);
-    try {
+      const { manifest } = result;
       // Under valgrind --trace-children=yes the same capture line reaches the child that leaks.
       const noIterationCountsNote = manifest.mode === 'command' ? 'A command capture knows no iteration counts: perIteration is null. Its snapshots were taken at start-up, every --interval, on SIGUSR2 and at exit (takenAt in manifest.json).' : undefined;
-      analysis = await analyzeSnapshots(captureInputs(manifest.outDir, manifest), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote });
-    } catch (error) {
-      // A failed capture (full disk: manifest.json not updated) is reported by its own reason, below.
-      if (ok) throw error;
-    }
-    if (analysis) deliverResult(analysis, budgets, flags, { saved: { ...analysis, capture } });
-  }
-  let jsonFailure = '';
-  if (flags.json) {
-    try {
-      writeFileAtomic(flags.json, `${JSON.stringify(analysis ? { ...analysis, capture } : { schemaVersion: 1, verdict: null, capture }, null, 2)}\n`);
-    } catch (error) {
-      if (ok) throw error;
-      jsonFailure = `; ${flags.json} not written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-    }
-  }
-  if (!ok) throw new Error(`${failure ?? 'capture failed'}${jsonFailure}`);
-  if (!analysis) process.stderr.write(`napi-heapdiff: captured ${manifest.snapshots.length} snapshot(s) in ${where}; see ${where}/manifest.json${flags.report ? '; no report (nothing to analyse)' : ''}\n`);
+      await deliverCapture(result, flags, budgets, () => analyzeSnapshots(captureInputs(manifest.outDir, manifest), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote }));
+    });
 }
 
 /** One stderr line per step; nothing is rewritten in place, so logs stay readable. */
