@@ -1,69 +1,21 @@
 import { appendFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { relative } from 'node:path';
-import type { Command } from 'commander';
-import { mergeBudgets, parseBudgetAssignment, type Budgets, type GateResult } from '../analysis/budget.js';
-import { CONFIG_FILE_NAME, findConfig, readConfig } from '../analysis/config.js';
+import type { Budgets, GateResult } from '../analysis/budget.js';
 import type { AnalysisResult } from '../analysis/result.js';
 import { renderGithubAnnotations, reportInput, visible, writeReport } from '../report/index.js';
 import { formatRate, outcomeText, rowOf } from '../report/format.js';
 import { EXIT_LEAK } from './exit-codes.js';
 import { renderAnalysis } from '../report/terminal.js';
 import { useColor } from './color.js';
-import { checkOutputFile, checkOutputFolder } from './output-paths.js';
-import { UsageError } from './usage-error.js';
+import type { GateFlags } from './gate-options.js';
 
 /**
  * How every analysing command (diff, capture, attach, report) delivers a
- * result: the same flags (reports, budgets, config), the same gate, the same
- * files, terminal view and exit code.
+ * result: the same gate, the same files, terminal view and exit code. The
+ * commands load it when they have a result (it brings the report writers):
+ * their flags are in gate-options.ts.
  */
-
-/** The flags every analysing command shares: reports, budgets, config. */
-export interface GateFlags {
-  report?: string;
-  maxPerIteration?: string[];
-  config?: string;
-}
-
-/** Adds --report, --max-per-iteration (repeatable) and --config to a command. */
-export function addGateOptions(command: Command, options: { reportRequired?: boolean } = {}): Command {
-  const report = 'write result.json, summary.md, report.html and junit.xml to this folder (and, on GitHub Actions, annotations and the job summary)';
-  if (options.reportRequired) command.requiredOption('--report <dir>', report);
-  else command.option('--report <dir>', report);
-  return command
-    .option('--max-per-iteration <name=n>', 'allow <name> to grow by up to n per iteration without failing (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--config <file>', `budgets and ignores (default: ./${CONFIG_FILE_NAME} when present)`);
-}
-
-/**
- * What every analysing command does before any work: the output paths
- * (--json, --report) checked and the budgets read, so a bad flag fails at
- * once, in one line, with nothing written.
- */
-export function prepareDelivery(flags: GateFlags & { json?: string }): Budgets {
-  checkOutputFile(flags.json, '--json');
-  checkOutputFolder(flags.report, '--report');
-  return resolveBudgets(flags);
-}
-
-/**
- * The budgets of a run, read before any work starts so a bad flag or config
- * fails at once: the config file (--config, else ./napi-heapdiff.config.json
- * when present), then --max-per-iteration on top.
- */
-function resolveBudgets(flags: GateFlags, cwd = process.cwd()): Budgets {
-  const cli = (flags.maxPerIteration ?? []).map((text) => {
-    try {
-      return parseBudgetAssignment(text);
-    } catch (error) {
-      throw new UsageError(`--max-per-iteration: ${(error as Error).message}`);
-    }
-  });
-  const found = findConfig(cwd);
-  const file = flags.config ?? (found && (relative(cwd, found) || found));
-  return mergeBudgets(file === undefined ? undefined : readConfig(file), cli);
-}
 
 /**
  * What every analysing command does with its result: decide the gate, write

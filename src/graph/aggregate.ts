@@ -15,8 +15,9 @@ export interface ClassAggregate {
  */
 export function aggregateByClass(graph: HeapGraph): ClassAggregate[] {
   const { nodeCount } = graph;
-  const { classOf, names } = graph.classes();
+  // Dominators first: the class index is then built in memory they are done with.
   const { dominator, retainedSize } = graph.dominators();
+  const { classOf, names } = graph.classes();
   const shallow = graph.shallowSizes();
   const count = new Float64Array(names.length);
   const self = new Float64Array(names.length);

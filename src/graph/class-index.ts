@@ -12,8 +12,9 @@ export interface ClassIndex {
  * objects and native objects by constructor name (DOM-like names "<div id=x>"
  * trimmed to "<div>"), closures as "Function", code as "(compiled code)",
  * hidden nodes as "(system)", and every other type as "(type)".
+ * `memory`: at least nodeCount words (any content) to hold classOf.
  */
-export function computeClassIndex(graph: HeapGraph): ClassIndex {
+export function computeClassIndex(graph: HeapGraph, memory?: Uint32Array): ClassIndex {
   const { nodeCount, nodes, layout, strings } = graph;
   const { nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeType, nodeTypeNames } = layout;
   const names: string[] = [];
@@ -38,7 +39,7 @@ export function computeClassIndex(graph: HeapGraph): ClassIndex {
   });
   // Many nodes share a name: cache the class per string index (0 = not yet seen).
   const classByString = new Uint32Array(strings.length);
-  const classOf = new Uint32Array(nodeCount);
+  const classOf = memory && memory.length >= nodeCount ? memory.subarray(0, nodeCount) : new Uint32Array(nodeCount);
   for (let o = 0, base = 0; o < nodeCount; o++, base += nodeFieldCount) {
     const fixed = typeClass[nodes[base + nodeTypeOffset]!]!;
     if (fixed >= 0) {

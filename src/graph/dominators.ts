@@ -25,7 +25,7 @@ const MAX_EXAMPLES = 10;
  * extra entry points, and any still unvisited (cycles nobody holds) are
  * attached to the root one by one.
  */
-export function computeDominators(graph: HeapGraph): Dominators {
+export function computeDominators(graph: HeapGraph): { dominators: Dominators; spare: Uint32Array } {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
 
@@ -176,12 +176,15 @@ export function computeDominators(graph: HeapGraph): Dominators {
   const dominator = new Uint32Array(preorderBuffer, 0, nodeCount);
   for (let i = 1; i <= n; i++) dominator[vertex[i]!] = vertex[idom[i]!]!;
   const retainedSize = new Float64Array(pairBuffer, 0, nodeCount);
-  const shallow = graph.shallowSizes();
+  // The retainer lists are done with: when the shallow sizes are computed
+  // here (no worker did), their memory holds the sizes and the pass's scratch.
+  const shallow = graph.shallowSizes({ sizes: firstRetainer, owners: retainingNode });
   for (let o = 0; o < nodeCount; o++) retainedSize[o] = shallow[o]!;
   // Reverse preorder visits every node after all nodes it dominates.
   for (let i = n; i > 1; i--) {
     const o = vertex[i]!;
     retainedSize[dominator[o]!]! += retainedSize[o]!;
   }
-  return { dominator, retainedSize, unreachable };
+  // `vertex` is spare from here on: the caller may reuse it (HeapGraph builds the class index in it).
+  return { dominators: { dominator, retainedSize, unreachable }, spare: vertex };
 }

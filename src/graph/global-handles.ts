@@ -1,5 +1,6 @@
 import type { HeapGraph } from './heap-graph.js';
 import { NONE } from './none.js';
+import { compareCodeUnits } from '../util/sorted.js';
 
 /**
  * The synthetic root whose edges are V8 global handles. Node-API references
@@ -44,5 +45,5 @@ export function globalHandleGroups(graph: HeapGraph): GlobalHandleGroup[] {
     if (graph.edgeType(e) === weakType) group.weak++;
     else group.strong++;
   }
-  return [...groups.values()].sort((a, b) => b.strong + b.weak - (a.strong + a.weak) || a.className.localeCompare(b.className));
+  return [...groups.values()].sort((a, b) => b.strong + b.weak - (a.strong + a.weak) || compareCodeUnits(a.className, b.className));
 }

@@ -10,8 +10,16 @@ import { computeShallowSizes, fillShallowSizes, shallowSizeInput, type ShallowSi
 // Only when the graph's arrays are shared memory (the loader allocates them so
 // when the meta gives their sizes); a failed step means the pass runs here.
 
-/** Below this many nodes a pass takes less time than starting a thread. */
-const WORKER_MIN_NODES = 500_000;
+/**
+ * Below this many nodes (a snapshot of ~340 MB) the passes run on this
+ * thread. A worker costs ~13 MB of resident memory while it lives, plus the
+ * shallow sizes and their scratch it cannot take from the dominator
+ * computation's spent arrays (dominators.ts lends them when the passes run
+ * here): ~25 MB, a fifth of a 127 MB snapshot's peak, for ~60 ms there (load
+ * + dominators 0.97 → 1.03 s, peak 201 → 192 MiB). From a few million nodes
+ * on, the time saved grows and the memory is a few percent.
+ */
+const WORKER_MIN_NODES = 4_000_000;
 
 /** Generous limits: the passes take about a second per 10 million nodes. */
 const START_MS = 10_000;

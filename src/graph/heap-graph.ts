@@ -9,7 +9,7 @@ import { computeDominators, type Dominators } from './dominators.js';
 import { computeEssentialEdges, type EssentialScratch } from './essential-edges.js';
 import { buildIdIndex, type IdIndex } from './id-index.js';
 import { buildRetainers, type Retainers } from './retainers.js';
-import { computeShallowSizes, type ShallowSizes } from './shallow-sizes.js';
+import { computeShallowSizes, type ShallowSizeMemory, type ShallowSizes } from './shallow-sizes.js';
 import { hasSpareCpu } from '../threads/function-worker.js';
 import { startGraphPasses, type PendingRetainers, type PendingShallowSizes } from './graph-workers.js';
 
@@ -44,6 +44,12 @@ export class HeapGraph {
   private pendingRetainers: PendingRetainers | undefined;
   /** Edge scratch (HeapSnapshot.edgeScratch) taken for the retainer lists while dominators are computed. */
   private retainerScratch: Uint32Array | undefined;
+  /**
+   * A node-sized array the dominator computation is done with (resident
+   * already): the class index is built in it, so that it adds nothing to the
+   * peak. Taken once.
+   */
+  private spareNodeWords: Uint32Array | undefined;
 
   constructor(readonly snapshot: HeapSnapshot) {
     this.nodeCount = snapshot.nodeCount;
@@ -113,10 +119,13 @@ export class HeapGraph {
     return NONE;
   }
 
-  /** Self sizes with exclusively owned internals moved onto their owner, as DevTools shows them (Float64 only if one passes 2^32). */
-  shallowSizes(): ShallowSizes {
+  /**
+   * Self sizes with exclusively owned internals moved onto their owner, as DevTools shows them (Float64 only if one passes 2^32).
+   * `memory`: what the first computation may use (the dominator computation lends arrays it is done with).
+   */
+  shallowSizes(memory?: ShallowSizeMemory): ShallowSizes {
     if (!this.cachedShallow) {
-      this.cachedShallow = this.pendingShallow ? this.pendingShallow.result() : computeShallowSizes(this);
+      this.cachedShallow = this.pendingShallow ? this.pendingShallow.result() : computeShallowSizes(this, memory);
       this.pendingShallow = undefined;
     }
     return this.cachedShallow;
@@ -171,7 +180,9 @@ export class HeapGraph {
           this.pendingShallow = passes.shallow;
           this.pendingRetainers = passes.retainers;
         }
-        this.cachedDominators = computeDominators(this);
+        const { dominators, spare } = computeDominators(this);
+        this.cachedDominators = dominators;
+        this.spareNodeWords = spare;
       } finally {
         if (this.retainerScratch) this.returnScratch();
         this.retainerScratch = undefined;
@@ -202,6 +213,10 @@ export class HeapGraph {
   }
 
   classes(): ClassIndex {
-    return (this.cachedClasses ??= computeClassIndex(this));
+    if (!this.cachedClasses) {
+      this.cachedClasses = computeClassIndex(this, this.spareNodeWords);
+      this.spareNodeWords = undefined;
+    }
+    return this.cachedClasses;
   }
 }

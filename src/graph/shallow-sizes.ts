@@ -21,6 +21,14 @@ export interface ShallowSizeInput {
   externalStringData: number;
   /** Output, nodeCount long. */
   sizes: ShallowSizes;
+  /** Scratch of at least nodeCount words (any content), or undefined to allocate it. */
+  owners: Uint32Array | undefined;
+}
+
+/** Memory a caller lends the pass: `sizes` becomes the result (when every size fits 32 bits), `owners` is scratch. */
+export interface ShallowSizeMemory {
+  sizes?: Uint32Array;
+  owners?: Uint32Array;
 }
 
 /** Uint32 when every size fits (half the memory), Float64 when one does not. */
@@ -35,20 +43,23 @@ export type ShallowSizes = Uint32Array | Float64Array;
  * a sum passes 2^32 only when one owner holds over 4 GB of internals: then the
  * pass runs again in Float64.
  */
-export function computeShallowSizes(graph: HeapGraph): ShallowSizes {
-  const sizes = new Uint32Array(graph.nodeCount);
+export function computeShallowSizes(graph: HeapGraph, memory: ShallowSizeMemory = {}): ShallowSizes {
+  const { nodeCount } = graph;
+  const fits = (a: Uint32Array | undefined): Uint32Array | undefined => (a && a.length >= nodeCount ? a.subarray(0, nodeCount) : undefined);
+  const sizes = fits(memory.sizes) ?? new Uint32Array(nodeCount);
+  const owners = fits(memory.owners);
   try {
-    fillShallowSizes(shallowSizeInput(graph, sizes));
+    fillShallowSizes(shallowSizeInput(graph, sizes, owners));
     return sizes;
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    const wide = new Float64Array(graph.nodeCount);
-    fillShallowSizes(shallowSizeInput(graph, wide));
+    const wide = new Float64Array(nodeCount);
+    fillShallowSizes(shallowSizeInput(graph, wide, owners));
     return wide;
   }
 }
 
-export function shallowSizeInput(graph: HeapGraph, sizes: ShallowSizes): ShallowSizeInput {
+export function shallowSizeInput(graph: HeapGraph, sizes: ShallowSizes, owners?: Uint32Array): ShallowSizeInput {
   const { layout } = graph;
   return {
     nodeCount: graph.nodeCount,
@@ -74,6 +85,7 @@ export function shallowSizeInput(graph: HeapGraph, sizes: ShallowSizes): Shallow
     },
     externalStringData: graph.strings.indexOf('system / ExternalStringData'),
     sizes,
+    owners,
   };
 }
 
@@ -98,7 +110,7 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
   }
   if (!userRoots) return;
 
-  const owners = new Uint32Array(nodeCount);
+  const owners = input.owners ?? new Uint32Array(nodeCount);
   for (let o = 0; o < nodeCount; o++) {
     const base = o * nodeFieldCount;
     const type = nodes[base + nodeTypeOffset]!;

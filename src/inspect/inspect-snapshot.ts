@@ -2,6 +2,7 @@ import { aggregateByClass, type ClassAggregate } from '../graph/aggregate.js';
 import { globalHandleGroups, type GlobalHandleGroup } from '../graph/global-handles.js';
 import type { HeapGraph } from '../graph/heap-graph.js';
 import type { SnapshotAnomaly } from '../snapshot/errors.js';
+import { compareCodeUnits } from '../util/sorted.js';
 
 export interface InspectResult {
   file: string;
@@ -42,8 +43,8 @@ export function inspectSnapshot(graph: HeapGraph, top = 15): InspectResult {
     totalSize,
     extraNativeBytes: graph.snapshot.extraNativeBytes,
     nodeFields: (graph.snapshot.meta.node_fields as string[]) ?? [],
-    topByCount: [...classes].sort((a, b) => b.count - a.count || a.className.localeCompare(b.className)).slice(0, top),
-    topByRetainedSize: [...classes].sort((a, b) => b.retainedSize - a.retainedSize || a.className.localeCompare(b.className)).slice(0, top),
+    topByCount: [...classes].sort((a, b) => b.count - a.count || compareCodeUnits(a.className, b.className)).slice(0, top),
+    topByRetainedSize: [...classes].sort((a, b) => b.retainedSize - a.retainedSize || compareCodeUnits(a.className, b.className)).slice(0, top),
     globalHandles: {
       strong: byClass.reduce((sum, g) => sum + g.strong, 0),
       weak: byClass.reduce((sum, g) => sum + g.weak, 0),

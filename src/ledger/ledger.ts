@@ -31,6 +31,8 @@ export interface NameLedger {
    */
   idsBegunAfterLast: number[];
   idsEndedAfterLast: number[];
+  /** Ids that ended at or before the last snapshot's time: a record of one in that heap outlived its destroy. */
+  idsEndedBeforeLast: number[];
 }
 
 /** Every name's ledger, and what the trace says about itself. */
@@ -66,7 +68,7 @@ export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): 
   const ledgerOf = (name: string): NameLedger => {
     let ledger = byName.get(name);
     if (!ledger) {
-      ledger = { name, created: 0, destroyed: 0, open: 0, windows: snapshotTimes.map(() => ({ created: 0, destroyed: 0, open: 0 })), iterations: undefined, openIdsAtLast: [], idsBegunAfterLast: [], idsEndedAfterLast: [] };
+      ledger = { name, created: 0, destroyed: 0, open: 0, windows: snapshotTimes.map(() => ({ created: 0, destroyed: 0, open: 0 })), iterations: undefined, openIdsAtLast: [], idsBegunAfterLast: [], idsEndedAfterLast: [], idsEndedBeforeLast: [] };
       byName.set(name, ledger);
       openAtLast.set(name, new Set());
     }
@@ -91,8 +93,12 @@ export function buildLedger(events: AsyncTraceEvent[], options: LedgerOptions): 
     } else if (open.delete(key)) {
       ledger.destroyed++;
       if (window >= 0) ledger.windows[window]!.destroyed++;
-      if (event.ts <= lastSnapshot) openAtLast.get(event.name)!.delete(event.asyncId);
-      else ledger.idsEndedAfterLast.push(event.asyncId);
+      if (event.ts <= lastSnapshot) {
+        openAtLast.get(event.name)!.delete(event.asyncId);
+        ledger.idsEndedBeforeLast.push(event.asyncId);
+      } else {
+        ledger.idsEndedAfterLast.push(event.asyncId);
+      }
     }
   }
   // Open at each snapshot = created before it − destroyed before it.

@@ -5,7 +5,7 @@
  * node's edge_count becomes where its edges start (firstEdge, which the graph
  * needs anyway). trace_node_id and detachedness are kept in a column of their
  * own only when some node has a non-zero one (allocation tracking, browser
- * snapshots).
+ * snapshots, and Node 20's embedder nodes).
  *
  * Memory written for the first time is the dearest part of a load (a page
  * fault each 4 kB; in a VM that also faults in the host, 5–12 µs each, slower
@@ -55,7 +55,8 @@ export class NodeColumns {
   /** nodeCount + 1 entries: node i's edges are firstEdge[i] .. firstEdge[i + 1] - 1. Shared memory. */
   readonly firstEdge: Uint32Array;
   traceNodeIds: Uint32Array | undefined;
-  detachedness: Uint32Array | undefined;
+  /** V8's detachedness is a byte (unknown, attached, detached); widened only if a file holds a larger value. */
+  detachedness: Uint8Array | Uint32Array | undefined;
   /** Nodes stored so far. */
   count = 0;
   /** The exact sum of the edge counts (firstEdge wraps past 2^32; validation reports it from here). */
@@ -127,7 +128,11 @@ export class NodeColumns {
     for (let k = 0, i = 0; k < complete; k++, i += fieldCount) {
       const o = this.count + k;
       if (traceNodeId >= 0 && this.array[i + traceNodeId] !== 0) (this.traceNodeIds ??= new Uint32Array(this.nodeCount))[o] = this.array[i + traceNodeId]!;
-      if (detachedness >= 0 && this.array[i + detachedness] !== 0) (this.detachedness ??= new Uint32Array(this.nodeCount))[o] = this.array[i + detachedness]!;
+      const value = detachedness >= 0 ? this.array[i + detachedness]! : 0;
+      if (value === 0) continue;
+      let column = (this.detachedness ??= new Uint8Array(this.nodeCount));
+      if (value > 0xff && column instanceof Uint8Array) column = this.detachedness = Uint32Array.from(column);
+      column[o] = value;
     }
   }
 }

@@ -12,3 +12,12 @@ export function lastIndexAtOrBelow(sorted: ArrayLike<number>, length: number, va
   }
   return low;
 }
+
+/**
+ * Orders strings by UTF-16 code units, the same on every machine. Not
+ * localeCompare: its first call maps ICU's collation data, several MB of
+ * resident memory for a tie-break between class names.
+ */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -310,12 +310,16 @@ describe('attach to a process that preloads the agent', () => {
     const before = count(/(\d+) records in the heap were opened before the trace-event ledger started/);
     const afterCut = count(/(\d+) were opened after the ledger was cut/);
     const destroyedInHeap = count(/(\d+) records in the heap are not open per the ledger/);
+    const notInTrace = count(/(\d+) records in the heap have no event in the trace/);
     const endedAfterCut = count(/(\d+) open per the ledger were destroyed after its cut/);
     const noRecord = count(/(\d+) open per the ledger have no record/);
     expect(before).toBeGreaterThan(100);
+    // The target never destroys a context: none can be called destroyed.
     expect(destroyedInHeap).toBe(0);
     expect(endedAfterCut).toBe(0);
-    expect(heap - before - afterCut).toBe(ledger - noRecord);
+    // A begin written in the trace's last moment can be missing from it (a handful at most).
+    expect(notInTrace).toBeLessThan(5);
+    expect(heap - before - afterCut - notInTrace).toBe(ledger - noRecord);
     expect(noRecord).toBe(0);
     expect(r.stdout).toContain(`${LEAK_NAME}: ${explanation}`);
     target.child.kill('SIGKILL');

@@ -81,7 +81,7 @@ describe('graph passes on worker threads', () => {
 
   it('dominators with all passes on workers equal those computed on one thread', async () => {
     const single = new HeapGraph(await loadSnapshot(golden('node24')));
-    const expected = computeDominators(single);
+    const expected = computeDominators(single).dominators;
     const threaded = new HeapGraph(await loadSnapshot(golden('node24')));
     // What HeapGraph.dominators() does for graphs over the size threshold.
     const passes = startGraphPasses(threaded, { shallow: true, retainers: true }, 0);
@@ -97,6 +97,26 @@ describe('graph passes on worker threads', () => {
     expect(threaded.shallowSizes().buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(same(actual.dominator, expected.dominator)).toBe(true);
     expect(same(actual.retainedSize, expected.retainedSize)).toBe(true);
+  });
+
+  it.each(['node20', 'node26'])('on one thread, shallow sizes and the class index built in memory the dominators lend equal those built first (%s)', async (version) => {
+    // The golden snapshots are far below the worker threshold: dominators()
+    // runs every pass here and lends its spent arrays.
+    const lent = new HeapGraph(await loadSnapshot(golden(version)));
+    const { dominator, retainedSize } = lent.dominators();
+    const fresh = new HeapGraph(await loadSnapshot(golden(version)));
+    const shallow = fresh.shallowSizes().slice();
+    const classes = fresh.classes();
+    const classOf = classes.classOf.slice();
+    const expected = fresh.dominators();
+    expect(same(lent.shallowSizes(), shallow)).toBe(true);
+    expect(same(lent.classes().classOf, classOf)).toBe(true);
+    expect(lent.classes().names).toEqual(classes.names);
+    // Nothing the dominators return shares memory with what they lent.
+    expect(same(dominator, expected.dominator)).toBe(true);
+    expect(same(retainedSize, expected.retainedSize)).toBe(true);
+    expect(lent.shallowSizes().buffer).not.toBe(dominator.buffer);
+    expect(lent.classes().classOf.buffer).not.toBe(retainedSize.buffer);
   });
 
   it('are not started for graphs whose arrays are not shared memory', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AttachProgress, AttachResult } from '../../attach/attach.js';
-import { addGateOptions, deliverCapture, prepareDelivery, type GateFlags } from '../deliver.js';
+import { addGateOptions, prepareDelivery, type GateFlags } from '../gate-options.js';
 import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { analysisProgressReporter } from '../progress.js';
 import { checkOutputFolder } from '../output-paths.js';
@@ -63,6 +63,7 @@ export function registerAttach(program: Command): void {
         process.off('SIGTERM', abort);
       }
       const analyse = flags.analysis ? async () => (await import('../../attach/attach.js')).analyzeAttach(result, { onProgress: analysisProgressReporter() }) : undefined;
+      const { deliverCapture } = await import('../deliver.js');
       await deliverCapture(result, flags, budgets, analyse);
     });
 }

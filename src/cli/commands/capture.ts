@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import type { CaptureResult } from '../../capture/lifecycle.js';
 import type { CaptureProgress } from '../../capture/progress.js';
-import { analyzeSnapshots } from '../../analysis/analyze.js';
 import { captureInputs } from '../../analysis/snapshot-inputs.js';
 import { analysisProgressReporter } from '../progress.js';
 import { bytesInDecimalUnits } from '../../util/bytes.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { UsageError, wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverCapture, prepareDelivery, type GateFlags } from '../deliver.js';
+import { addGateOptions, prepareDelivery, type GateFlags } from '../gate-options.js';
 
 interface CaptureFlags extends GateFlags {
   nativeLedger: boolean;
@@ -87,7 +86,9 @@ export function registerCapture(program: Command): void {
       const { manifest } = result;
       // Under valgrind --trace-children=yes the same capture line reaches the child that leaks.
       const noIterationCountsNote = manifest.mode === 'command' ? 'A command capture knows no iteration counts: perIteration is null. Its snapshots were taken at start-up, every --interval, on SIGUSR2 and at exit (takenAt in manifest.json).' : undefined;
-      await deliverCapture(result, flags, budgets, () => analyzeSnapshots(captureInputs(manifest.outDir, manifest), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote }));
+      const { deliverCapture } = await import('../deliver.js');
+      const analyse = async () => (await import('../../analysis/analyze.js')).analyzeSnapshots(captureInputs(manifest.outDir, manifest), { onProgress: analysisProgressReporter(), command: process.argv, noIterationCountsNote });
+      await deliverCapture(result, flags, budgets, analyse);
     });
 }
 

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { analyzeSnapshots } from '../../analysis/analyze.js';
 import { resolveSnapshotInputs } from '../../analysis/snapshot-inputs.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { analysisProgressReporter } from '../progress.js';
 import { wholeNumber } from '../usage-error.js';
-import { addGateOptions, deliverResult, prepareDelivery, type GateFlags } from '../deliver.js';
+import { addGateOptions, prepareDelivery, type GateFlags } from '../gate-options.js';
 
 export function registerDiff(program: Command): void {
   const command = program
@@ -17,6 +16,8 @@ export function registerDiff(program: Command): void {
     const budgets = prepareDelivery(options);
     const iterations = options.iterations === undefined ? undefined : wholeNumber(options.iterations, '--iterations');
     const inputs = resolveSnapshotInputs(files, { iterations });
+    // Loaded when used: every command starts without the others' machinery (start-up time, and memory a big analysis needs).
+    const [{ analyzeSnapshots }, { deliverResult }] = await Promise.all([import('../../analysis/analyze.js'), import('../deliver.js')]);
     const result = await analyzeSnapshots(inputs, { onProgress: analysisProgressReporter() });
     if (options.json) writeFileAtomic(options.json, `${JSON.stringify(result, null, 2)}\n`);
     deliverResult(result, budgets, options);

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { HeapGraph } from '../../graph/heap-graph.js';
-import { inspectSnapshot } from '../../inspect/inspect-snapshot.js';
-import { renderInspect } from '../../report/terminal.js';
-import { loadSnapshot } from '../../snapshot/load.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { checkOutputFile } from '../output-paths.js';
 import { loadProgressReporter } from '../progress.js';
@@ -18,6 +14,12 @@ export function registerInspect(program: Command): void {
     .action(async (file: string, options: { json?: string; top: string }) => {
       const top = positiveWholeNumber(options.top, '--top');
       checkOutputFile(options.json, '--json');
+      const [{ loadSnapshot }, { HeapGraph }, { inspectSnapshot }, { renderInspect }] = await Promise.all([
+        import('../../snapshot/load.js'),
+        import('../../graph/heap-graph.js'),
+        import('../../inspect/inspect-snapshot.js'),
+        import('../../report/terminal.js'),
+      ]);
       const snapshot = await loadSnapshot(file, { onProgress: loadProgressReporter() });
       const result = inspectSnapshot(new HeapGraph(snapshot), top);
       if (options.json) writeFileAtomic(options.json, `${JSON.stringify(result, null, 2)}\n`);
