@@ -59,14 +59,14 @@ export async function snapshotStats(file) {
   const snapshot = await loadSnapshot(file);
   const g = new HeapGraph(snapshot);
   const { nodeCount, edgeCount, nodes, edges, firstEdge, layout } = g;
-  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeToNodeOffset, edgeToNodeShift } = layout;
-  // Edges as loaded (packed or not: layout says how).
+  const { nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeSelfSizeOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeToNodeOffset, edgeToNodeShift } = layout;
+  // Nodes and edges as loaded (packed or not: layout says how).
   const typeOf = (e) => edges[e * edgeFieldCount + edgeTypeOffset] & edgeTypeMask;
   const targetOf = (e) => edges[e * edgeFieldCount + edgeToNodeOffset] >>> edgeToNodeShift;
   const nodeTypes = new Float64Array(layout.nodeTypeNames.length);
   const nodeTypeSize = new Float64Array(layout.nodeTypeNames.length);
   for (let o = 0; o < nodeCount; o++) {
-    const t = nodes[o * nodeFieldCount + nodeTypeOffset];
+    const t = nodes[o * nodeFieldCount + nodeTypeOffset] & nodeTypeMask;
     nodeTypes[t]++;
     nodeTypeSize[t] += nodes[o * nodeFieldCount + nodeSelfSizeOffset];
   }

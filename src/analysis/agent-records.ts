@@ -146,13 +146,13 @@ interface NameEntry {
 /** Registry objects, in node order: class NapiHeapdiffRegistry with the marker string. */
 function findRegistries(graph: HeapGraph): number[] {
   const { nodes, layout, nodeCount } = graph;
-  const { nodeFieldCount, nodeTypeOffset, nodeNameOffset } = layout;
+  const { nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeNameOffset, nodeNameShift } = layout;
   const objectType = layout.nodeType.object;
   const classNames = new Set(graph.strings.indicesOf(REGISTRY_CLASS));
   const found: number[] = [];
   if (classNames.size === 0) return found;
   for (let o = 0, base = 0; o < nodeCount; o++, base += nodeFieldCount) {
-    if (nodes[base + nodeTypeOffset] !== objectType || !classNames.has(nodes[base + nodeNameOffset]!)) continue;
+    if ((nodes[base + nodeTypeOffset]! & nodeTypeMask) !== objectType || !classNames.has(nodes[base + nodeNameOffset]! >>> nodeNameShift)) continue;
     if (stringProperty(graph, o, 'marker') === REGISTRY_MARKER) found.push(o);
   }
   return found;
@@ -211,7 +211,7 @@ function readTeardownStacks(graph: HeapGraph, array: number): StackCount[] {
  */
 function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
   const { nodes, edges, layout, nodeCount, strings, firstEdge } = graph;
-  const { nodeFieldCount, nodeTypeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeNameOffset, edgeToNodeOffset, edgeToNodeShift } = layout;
+  const { nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeNameOffset, nodeNameShift, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeNameOffset, edgeToNodeOffset, edgeToNodeShift } = layout;
   const objectType = layout.nodeType.object;
   const propertyType = layout.edgeType.property;
   const byPrototype = new Map<number, NameEntry>();
@@ -252,13 +252,13 @@ function countRecords(graph: HeapGraph, entries: NameEntry[]): void {
 
   let found = 0;
   for (let o = 0, base = 0; o < nodeCount; o++, base += nodeFieldCount) {
-    if (nodes[base + nodeTypeOffset] === objectType && isTag[nodes[base + nodeNameOffset]!] === 1 && visit(o)) found++;
+    if ((nodes[base + nodeTypeOffset]! & nodeTypeMask) === objectType && isTag[nodes[base + nodeNameOffset]! >>> nodeNameShift] === 1 && visit(o)) found++;
   }
   if (found > 0) return;
   // Nothing under the expected names although some contexts are open: look at every object.
   if (!entries.some((entry) => entry.counters.init > entry.counters.destroy)) return;
   for (let o = 0, base = 0; o < nodeCount; o++, base += nodeFieldCount) {
-    if (nodes[base + nodeTypeOffset] === objectType) visit(o);
+    if ((nodes[base + nodeTypeOffset]! & nodeTypeMask) === objectType) visit(o);
   }
 }
 

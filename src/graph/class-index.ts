@@ -16,7 +16,7 @@ export interface ClassIndex {
  */
 export function computeClassIndex(graph: HeapGraph, memory?: Uint32Array): ClassIndex {
   const { nodeCount, nodes, layout, strings } = graph;
-  const { nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeType, nodeTypeNames } = layout;
+  const { nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeNameOffset, nodeNameShift, nodeType, nodeTypeNames } = layout;
   const names: string[] = [];
   const byName = new Map<string, number>();
   const classFor = (name: string): number => {
@@ -41,12 +41,12 @@ export function computeClassIndex(graph: HeapGraph, memory?: Uint32Array): Class
   const classByString = new Uint32Array(strings.length);
   const classOf = memory && memory.length >= nodeCount ? memory.subarray(0, nodeCount) : new Uint32Array(nodeCount);
   for (let o = 0, base = 0; o < nodeCount; o++, base += nodeFieldCount) {
-    const fixed = typeClass[nodes[base + nodeTypeOffset]!]!;
+    const fixed = typeClass[nodes[base + nodeTypeOffset]! & nodeTypeMask]!;
     if (fixed >= 0) {
       classOf[o] = fixed;
       continue;
     }
-    const nameIndex = nodes[base + nodeNameOffset]!;
+    const nameIndex = nodes[base + nodeNameOffset]! >>> nodeNameShift;
     let cls = classByString[nameIndex]!;
     if (cls === 0) {
       cls = classFor(trimTagName(strings.get(nameIndex))) + 1;

@@ -62,7 +62,7 @@ export class HeapGraph {
   }
 
   nodeType(node: number): number {
-    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeTypeOffset]!;
+    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeTypeOffset]! & this.layout.nodeTypeMask;
   }
 
   nodeTypeName(node: number): string {
@@ -70,7 +70,7 @@ export class HeapGraph {
   }
 
   nodeNameIndex(node: number): number {
-    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeNameOffset]!;
+    return this.nodes[node * this.layout.nodeFieldCount + this.layout.nodeNameOffset]! >>> this.layout.nodeNameShift;
   }
 
   nodeName(node: number): string {

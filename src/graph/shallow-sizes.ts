@@ -9,8 +9,10 @@ export interface ShallowSizeInput {
   firstEdge: Uint32Array;
   nodeFieldCount: number;
   nodeTypeOffset: number;
+  nodeTypeMask: number;
   nodeSelfSizeOffset: number;
   nodeNameOffset: number;
+  nodeNameShift: number;
   edgeFieldCount: number;
   edgeTypeOffset: number;
   edgeTypeMask: number;
@@ -69,8 +71,10 @@ export function shallowSizeInput(graph: HeapGraph, sizes: ShallowSizes, owners?:
     firstEdge: graph.firstEdge,
     nodeFieldCount: layout.nodeFieldCount,
     nodeTypeOffset: layout.nodeTypeOffset,
+    nodeTypeMask: layout.nodeTypeMask,
     nodeSelfSizeOffset: layout.nodeSelfSizeOffset,
     nodeNameOffset: layout.nodeNameOffset,
+    nodeNameShift: layout.nodeNameShift,
     edgeFieldCount: layout.edgeFieldCount,
     edgeTypeOffset: layout.edgeTypeOffset,
     edgeTypeMask: layout.edgeTypeMask,
@@ -98,7 +102,7 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
   const UNVISITED = 0xffffffff;
   const SHARED = 0xfffffffe;
   const { nodeCount, rootOrdinal, nodes, edges, firstEdge, sizes, externalStringData } = input;
-  const { nodeFieldCount, nodeTypeOffset, nodeSelfSizeOffset, nodeNameOffset, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeToNodeOffset, edgeToNodeShift } = input;
+  const { nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeSelfSizeOffset, nodeNameOffset, nodeNameShift, edgeFieldCount, edgeTypeOffset, edgeTypeMask, edgeToNodeOffset, edgeToNodeShift } = input;
   const { hidden, array, native, synthetic, weakEdge } = input.types;
   for (let o = 0; o < nodeCount; o++) sizes[o] = nodes[o * nodeFieldCount + nodeSelfSizeOffset]!;
 
@@ -106,15 +110,15 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
   let userRoots = false;
   for (let e = firstEdge[rootOrdinal]!, end = firstEdge[rootOrdinal + 1]!; e < end && !userRoots; e++) {
     const target = edges[e * edgeFieldCount + edgeToNodeOffset]! >>> edgeToNodeShift;
-    userRoots = nodes[target * nodeFieldCount + nodeTypeOffset] !== synthetic;
+    userRoots = (nodes[target * nodeFieldCount + nodeTypeOffset]! & nodeTypeMask) !== synthetic;
   }
   if (!userRoots) return;
 
   const owners = input.owners ?? new Uint32Array(nodeCount);
   for (let o = 0; o < nodeCount; o++) {
     const base = o * nodeFieldCount;
-    const type = nodes[base + nodeTypeOffset]!;
-    const ownable = type === hidden || type === array || (type === native && nodes[base + nodeNameOffset] === externalStringData);
+    const type = nodes[base + nodeTypeOffset]! & nodeTypeMask;
+    const ownable = type === hidden || type === array || (type === native && nodes[base + nodeNameOffset]! >>> nodeNameShift === externalStringData);
     owners[o] = ownable ? UNVISITED : o;
   }
   // From each owner in turn, hand its ownership down through ownable nodes; a
@@ -154,7 +158,7 @@ export function fillShallowSizes(input: ShallowSizeInput): void {
     const owner = owners[o]!;
     if (owner === UNVISITED || owner === SHARED || owner === o) continue;
     // Moving size onto the root or a synthetic node tells nobody anything.
-    if (owner === rootOrdinal || nodes[owner * nodeFieldCount + nodeTypeOffset] === synthetic) continue;
+    if (owner === rootOrdinal || (nodes[owner * nodeFieldCount + nodeTypeOffset]! & nodeTypeMask) === synthetic) continue;
     const sum = sizes[owner]! + sizes[o]!;
     if (sum > 0xffffffff && sizes instanceof Uint32Array) throw new RangeError(`shallow size of node ${owner} passes 2^32`);
     sizes[owner] = sum;

@@ -25,8 +25,16 @@ export interface SnapshotLayout {
    * file) and a location's object_index count in these.
    */
   fileNodeFieldCount: number;
+  /**
+   * A node's type is `nodes[o * nodeFieldCount + nodeTypeOffset] & nodeTypeMask`
+   * and its name `nodes[o * nodeFieldCount + nodeNameOffset] >>> nodeNameShift`:
+   * packed nodes keep both in one word (see narrowNodeLayout); in the file's
+   * layout the mask keeps every bit and the shift is 0.
+   */
   nodeTypeOffset: number;
+  nodeTypeMask: number;
   nodeNameOffset: number;
+  nodeNameShift: number;
   nodeIdOffset: number;
   nodeSelfSizeOffset: number;
   nodeEdgeCountOffset: number;
@@ -89,7 +97,9 @@ export function resolveLayout(meta: unknown, file: string): SnapshotLayout {
     nodeFieldCount: nodeFields.length,
     fileNodeFieldCount: nodeFields.length,
     nodeTypeOffset: required(nodeFields, 'type', 'node_fields'),
+    nodeTypeMask: -1,
     nodeNameOffset: required(nodeFields, 'name', 'node_fields'),
+    nodeNameShift: 0,
     nodeIdOffset: required(nodeFields, 'id', 'node_fields'),
     nodeSelfSizeOffset: required(nodeFields, 'self_size', 'node_fields'),
     nodeEdgeCountOffset: required(nodeFields, 'edge_count', 'node_fields'),
@@ -128,22 +138,28 @@ function idsOf<T extends string>(names: readonly T[], present: string[]): Record
   return ids;
 }
 
+/** Bits of a packed node's type: V8 has at most 16 node types. */
+export const PACKED_NODE_TYPE_BITS = 4;
+
 /**
  * The layout of nodes stored narrow (node-columns.ts): type, name, id and
  * self_size only; edge_count became the snapshot's firstEdge, and
  * trace_node_id and detachedness, when any is set, columns of their own.
+ * Packed (every type below 16, every name below 2^28): name << 4 | type in
+ * one word, then id and self_size, three words a node.
  */
-export function narrowNodeLayout(layout: SnapshotLayout): SnapshotLayout {
+export function narrowNodeLayout(layout: SnapshotLayout, packed: boolean): SnapshotLayout {
+  const narrow = { ...layout, nodeEdgeCountOffset: -1, nodeTraceNodeIdOffset: -1, nodeDetachednessOffset: -1 };
+  if (!packed) return { ...narrow, nodeFieldCount: 4, nodeTypeOffset: 0, nodeTypeMask: -1, nodeNameOffset: 1, nodeNameShift: 0, nodeIdOffset: 2, nodeSelfSizeOffset: 3 };
   return {
-    ...layout,
-    nodeFieldCount: 4,
+    ...narrow,
+    nodeFieldCount: 3,
     nodeTypeOffset: 0,
-    nodeNameOffset: 1,
-    nodeIdOffset: 2,
-    nodeSelfSizeOffset: 3,
-    nodeEdgeCountOffset: -1,
-    nodeTraceNodeIdOffset: -1,
-    nodeDetachednessOffset: -1,
+    nodeTypeMask: (1 << PACKED_NODE_TYPE_BITS) - 1,
+    nodeNameOffset: 0,
+    nodeNameShift: PACKED_NODE_TYPE_BITS,
+    nodeIdOffset: 1,
+    nodeSelfSizeOffset: 2,
   };
 }
 

@@ -1,9 +1,13 @@
+import { PACKED_NODE_TYPE_BITS } from './layout.js';
+
 /**
  * Where the parser puts the `nodes` section when the meta declares its size:
- * only the fields the graph reads are kept, interleaved as in the file (type,
- * name, id, self_size: 16 bytes a node instead of V8's 24 or 28), and each
- * node's edge_count becomes where its edges start (firstEdge, which the graph
- * needs anyway). trace_node_id and detachedness are kept in a column of their
+ * only the fields the graph reads are kept (name << 4 | type, id, self_size:
+ * 12 bytes a node instead of V8's 24 or 28), and each node's edge_count
+ * becomes where its edges start (firstEdge, which the graph needs anyway).
+ * Types need 4 bits and names (string indexes) fit the other 28 in any file
+ * below some 800 MB of strings; a node that does not fit turns the columns
+ * wide (type, name, id, self_size: 16 bytes) at once, for the whole file. trace_node_id and detachedness are kept in a column of their
  * own only when some node has a non-zero one (allocation tracking, browser
  * snapshots, and Node 20's embedder nodes).
  *
@@ -17,7 +21,11 @@
  * hundred kB, which stays in cache); when it is full, `grow()` moves its
  * complete nodes into the columns and keeps a cut node's first values.
  */
-export const STORED_NODE_FIELDS = ['type', 'name', 'id', 'self_size'] as const;
+/** Words a node as stored: packed (name and type in one) or wide. */
+const PACKED_WIDTH = 3;
+const WIDE_WIDTH = 4;
+const MAX_PACKED_TYPE = (1 << PACKED_NODE_TYPE_BITS) - 1;
+const MAX_PACKED_NAME = 2 ** (32 - PACKED_NODE_TYPE_BITS) - 1;
 
 /** Nodes per scratch fill. */
 const SCRATCH_NODES = 1 << 14;
@@ -50,8 +58,10 @@ export class NodeColumns {
   array: Uint32Array;
   length = 0;
   readonly fixed = true;
-  /** nodeCount × 4 values: type, name, id, self_size. Shared memory (graph workers read it). */
-  readonly nodes: Uint32Array;
+  /** nodeCount × 3 values (name << 4 | type, id, self_size), or × 4 once wide (type, name, id, self_size). Shared memory (graph workers read it). */
+  nodes: Uint32Array;
+  /** Name and type share a word (see narrowNodeLayout). */
+  packed = true;
   /** nodeCount + 1 entries: node i's edges are firstEdge[i] .. firstEdge[i + 1] - 1. Shared memory. */
   readonly firstEdge: Uint32Array;
   traceNodeIds: Uint32Array | undefined;
@@ -69,7 +79,7 @@ export class NodeColumns {
     // calls grow(), which says the file holds too many.
     this.scratch = new Uint32Array(new SharedArrayBuffer(Math.min(SCRATCH_NODES, nodeCount) * fields.fieldCount * 4));
     this.array = this.scratch;
-    this.nodes = new Uint32Array(new SharedArrayBuffer(nodeCount * STORED_NODE_FIELDS.length * 4));
+    this.nodes = new Uint32Array(new SharedArrayBuffer(nodeCount * PACKED_WIDTH * 4));
     this.firstEdge = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * 4));
   }
 
@@ -111,16 +121,36 @@ export class NodeColumns {
 
   /** The stored nodes (all of them when the file held the declared count). */
   storedNodes(): Uint32Array {
-    return this.count === this.nodeCount ? this.nodes : this.nodes.subarray(0, this.count * STORED_NODE_FIELDS.length);
+    return this.count === this.nodeCount ? this.nodes : this.nodes.subarray(0, this.count * (this.packed ? PACKED_WIDTH : WIDE_WIDTH));
   }
 
   private store(complete: number): void {
     const f = this.fields;
-    const total = storeNodes(this.array, complete, f.fieldCount, f.type, f.name, f.id, f.selfSize, f.edgeCount, this.nodes, this.firstEdge, this.count, this.edgeTotal);
+    let total = -1;
+    if (this.packed) {
+      total = storePackedNodes(this.array, complete, f.fieldCount, f.type, f.name, f.id, f.selfSize, f.edgeCount, this.nodes, this.firstEdge, this.count, this.edgeTotal);
+      if (total < 0) this.widen();
+    }
+    if (!this.packed) total = storeNodes(this.array, complete, f.fieldCount, f.type, f.name, f.id, f.selfSize, f.edgeCount, this.nodes, this.firstEdge, this.count, this.edgeTotal);
     // Rare: only then look at which column, and keep it.
     if ((f.traceNodeId >= 0 || f.detachedness >= 0) && anyOptional(this.array, complete, f.fieldCount, f.traceNodeId, f.detachedness)) this.storeOptional(complete);
     this.count += complete;
     this.edgeTotal = total;
+  }
+
+  /** A type or name too big to pack: the nodes stored so far move to wide columns, and so do the rest. */
+  private widen(): void {
+    const wide = new Uint32Array(new SharedArrayBuffer(this.nodeCount * WIDE_WIDTH * 4));
+    const packed = this.nodes;
+    for (let o = 0; o < this.count; o++) {
+      const word = packed[o * PACKED_WIDTH]!;
+      wide[o * WIDE_WIDTH] = word & MAX_PACKED_TYPE;
+      wide[o * WIDE_WIDTH + 1] = word >>> PACKED_NODE_TYPE_BITS;
+      wide[o * WIDE_WIDTH + 2] = packed[o * PACKED_WIDTH + 1]!;
+      wide[o * WIDE_WIDTH + 3] = packed[o * PACKED_WIDTH + 2]!;
+    }
+    this.nodes = wide;
+    this.packed = false;
   }
 
   private storeOptional(complete: number): void {
@@ -138,15 +168,35 @@ export class NodeColumns {
 }
 
 /**
- * Moves `complete` nodes from the scratch (file layout) into the columns from
- * node `first` on, filling firstEdge; returns the running edge total. A short
- * function of its own, called per scratch fill: V8 optimises it early, where
- * the same loop in a method it meets a hundred times stays slow code.
+ * Moves `complete` nodes from the scratch (file layout) into packed columns
+ * from node `first` on, filling firstEdge; returns the running edge total, or
+ * -1 when a node's type or name does not fit (nothing else is then to be
+ * trusted: the caller stores the fill again, wide). A short function of its
+ * own, called per scratch fill: V8 optimises it early, where the same loop in
+ * a method it meets a hundred times stays slow code.
  */
+function storePackedNodes(scratch: Uint32Array, complete: number, width: number, type: number, name: number, id: number, selfSize: number, edgeCount: number, nodes: Uint32Array, firstEdge: Uint32Array, first: number, edgeTotal: number): number {
+  let total = edgeTotal;
+  for (let k = 0, i = 0, o = first; k < complete; k++, i += width, o++) {
+    const t = scratch[i + type]!;
+    const n = scratch[i + name]!;
+    if (t > MAX_PACKED_TYPE || n > MAX_PACKED_NAME) return -1;
+    const out = o * PACKED_WIDTH;
+    nodes[out] = ((n << PACKED_NODE_TYPE_BITS) | t) >>> 0;
+    nodes[out + 1] = scratch[i + id]!;
+    nodes[out + 2] = scratch[i + selfSize]!;
+    firstEdge[o] = total;
+    total += scratch[i + edgeCount]!;
+  }
+  firstEdge[first + complete] = total;
+  return total;
+}
+
+/** The same into wide columns (type, name, id, self_size), every value as it is. */
 function storeNodes(scratch: Uint32Array, complete: number, width: number, type: number, name: number, id: number, selfSize: number, edgeCount: number, nodes: Uint32Array, firstEdge: Uint32Array, first: number, edgeTotal: number): number {
   let total = edgeTotal;
   for (let k = 0, i = 0, o = first; k < complete; k++, i += width, o++) {
-    const out = o * 4;
+    const out = o * WIDE_WIDTH;
     nodes[out] = scratch[i + type]!;
     nodes[out + 1] = scratch[i + name]!;
     nodes[out + 2] = scratch[i + id]!;

@@ -13,7 +13,7 @@ export function validateSections(file: string, parsed: ParsedSections, converted
   const fileLayout = resolveLayout(parsed.meta, file);
   const columns = parsed.nodeColumns;
   // The nodes as stored: narrow when the parser kept only what the graph reads.
-  const layout = columns ? narrowNodeLayout(fileLayout) : fileLayout;
+  const layout = columns ? narrowNodeLayout(fileLayout, columns.packed) : fileLayout;
   const { nodes, edges, strings } = parsed;
   const fail = (fault: string, value: unknown, position: string): never => {
     throw new SnapshotFormatError(file, fault, { value, position });
@@ -42,11 +42,11 @@ export function validateSections(file: string, parsed: ParsedSections, converted
   const nodeTypeLimit = layout.nodeTypeNames.length;
   const edgeTypeLimit = layout.edgeTypeNames.length;
   const stringCount = strings.length;
-  const { nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset } = layout;
+  const { nodeTypeOffset, nodeTypeMask, nodeNameOffset, nodeNameShift, nodeEdgeCountOffset } = layout;
   // Shared memory: graph passes on worker threads read it (graph/graph-workers.ts).
   // Narrow nodes come with it, filled from the edge counts as they were parsed.
   const firstEdge = columns ? columns.firstEdge : new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * 4));
-  const nodeChecks: NodeChecks = { nodes, firstEdge, nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeEdgeCountOffset, nodeTypeLimit, stringCount };
+  const nodeChecks: NodeChecks = { nodes, firstEdge, nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeNameOffset, nodeNameShift, nodeEdgeCountOffset, nodeTypeLimit, stringCount };
   let edgeTotal = 0;
   for (let node = 0; node < nodeCount; node += BLOCK) {
     const to = Math.min(nodeCount, node + BLOCK);
@@ -56,9 +56,9 @@ export function validateSections(file: string, parsed: ParsedSections, converted
       continue;
     }
     const bad = -1 - total;
-    const type = nodes[bad * nodeFieldCount + nodeTypeOffset]!;
+    const type = (nodes[bad * nodeFieldCount + nodeTypeOffset]! & nodeTypeMask) >>> 0;
     if (type >= nodeTypeLimit) fail('unknown node type id', type, `node ${bad}`);
-    fail('node name is not a valid string index', nodes[bad * nodeFieldCount + nodeNameOffset], `node ${bad}`);
+    fail('node name is not a valid string index', nodes[bad * nodeFieldCount + nodeNameOffset]! >>> nodeNameShift, `node ${bad}`);
   }
   if (columns) edgeTotal = columns.edgeTotal;
   else firstEdge[nodeCount] = edgeTotal;
@@ -135,7 +135,9 @@ interface NodeChecks {
   firstEdge: Uint32Array;
   nodeFieldCount: number;
   nodeTypeOffset: number;
+  nodeTypeMask: number;
   nodeNameOffset: number;
+  nodeNameShift: number;
   nodeEdgeCountOffset: number;
   nodeTypeLimit: number;
   stringCount: number;
@@ -174,9 +176,10 @@ function packEdgeBlock(edges: Uint32Array, layout: SnapshotLayout, from: number,
 
 /** The same checks on narrow nodes (their firstEdge was filled as they were parsed); 0, or -1 - node for the first bad node. */
 function checkNarrowNodeBlock(c: NodeChecks, from: number, to: number): number {
-  const { nodes, nodeFieldCount, nodeTypeOffset, nodeNameOffset, nodeTypeLimit, stringCount } = c;
+  const { nodes, nodeFieldCount, nodeTypeOffset, nodeTypeMask, nodeNameOffset, nodeNameShift, nodeTypeLimit, stringCount } = c;
   for (let node = from, i = from * nodeFieldCount; node < to; node++, i += nodeFieldCount) {
-    if (nodes[i + nodeTypeOffset]! >= nodeTypeLimit || nodes[i + nodeNameOffset]! >= stringCount) return -1 - node;
+    // >>> 0: the file layout's mask (-1) gives a signed result, and a type of 2^31 or more must fail too.
+    if ((nodes[i + nodeTypeOffset]! & nodeTypeMask) >>> 0 >= nodeTypeLimit || nodes[i + nodeNameOffset]! >>> nodeNameShift >= stringCount) return -1 - node;
   }
   return 0;
 }

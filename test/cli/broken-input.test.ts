@@ -48,6 +48,9 @@ describe('broken input ends with exit 2 and one line on stderr', () => {
       ['unknown node type id', mutate((s) => { s.nodes[7] = 99; }), /unknown node type id \(value 99\) at node 1/],
       ['unknown edge type id', mutate((s) => { s.edges[0] = 42; }), /unknown edge type id \(value 42\) at edge 0/],
       ['node name out of string range', mutate((s) => { s.nodes[8] = 5000; }), /node name is not a valid string index \(value 5000\) at node 1/],
+      // Values that do not fit a packed node (type in 4 bits, name in 28) are stored wide and judged as they are.
+      ['node name past 2^28', mutate((s) => { s.nodes[8] = 2 ** 28 + 5; }), /node name is not a valid string index \(value 268435461\) at node 1/],
+      ['node type past 2^31', mutate((s) => { s.nodes[7] = 3_000_000_000; }), /unknown node type id \(value 3000000000\) at node 1/],
       ['edge name out of string range', mutate((s) => { s.edges[4] = 5000; }), /edge name is not a valid string index \(value 5000\) at edge 1/],
       ['a negative number', JSON.stringify(validSnapshot()).replace('"nodes":[9,', '"nodes":[-9,'), /unexpected character in "nodes"/],
       ['a number above 2^32', JSON.stringify(validSnapshot()).replace('"nodes":[9,', '"nodes":[99999999999,'), /number out of range in "nodes" \(value 99999999999\)/],
