@@ -93,7 +93,7 @@ async function ours(withDominators) {
     // One call, as the library makes it: on big graphs the shallow-size pass runs on a second
     // thread beside the essential-edge and retainer passes, so timing those apart would change it.
     const d = graph.dominators();
-    t.mark('dominators (essential edges, DFS ‖ worker: shallow sizes, retainer lists; semi-NCA, retained sizes)');
+    t.mark('dominators (essential edges, DFS, semi-NCA, retained sizes; from 4M nodes shallow sizes and retainer lists on a worker meanwhile)');
     out.rootRetainedSize = d.retainedSize[graph.rootOrdinal];
     out.unreachable = d.unreachable.count;
   }
