@@ -1,6 +1,7 @@
 import { RECORD_TAG_PREFIX, REGISTRY_CLASS, REGISTRY_MARKER } from '../capture/protocol.js';
 import type { HeapGraph } from '../graph/heap-graph.js';
 import { NONE } from '../graph/none.js';
+import { compareCodeUnits } from '../util/sorted.js';
 
 /**
  * Reads what the napi-heapdiff agent (src/agent/agent.cts) left in a heap
@@ -202,7 +203,7 @@ function readTeardownStacks(graph: HeapGraph, array: number): StackCount[] {
     const count = Number(stringProperty(graph, slot, 'count'));
     if (stack !== undefined && count > 0) stacks.push({ stack, count });
   }
-  return stacks.sort((a, b) => b.count - a.count || compareText(a.stack, b.stack));
+  return stacks.sort((a, b) => b.count - a.count || compareCodeUnits(a.stack, b.stack));
 }
 
 /**
@@ -283,7 +284,7 @@ function stackCounts(graph: HeapGraph, counts: Map<number, number>): StackCount[
     const stack = key === NO_STACK ? '' : key >= 0 ? graph.strings.get(key) : (stringValue(graph, -2 - key) ?? '');
     merged.set(stack, (merged.get(stack) ?? 0) + count);
   }
-  return [...merged].map(([stack, count]) => ({ stack, count })).sort((a, b) => b.count - a.count || compareText(a.stack, b.stack));
+  return [...merged].map(([stack, count]) => ({ stack, count })).sort((a, b) => b.count - a.count || compareCodeUnits(a.stack, b.stack));
 }
 
 /** The target of `node`'s property edge called `name`, or NONE. */
@@ -337,8 +338,4 @@ export function parseCounters(text: string | undefined): Record<string, number> 
   if (text === undefined) return counters;
   for (const match of text.matchAll(/([A-Za-z]+)=(\d+)/g)) counters[match[1]!] = Number(match[2]);
   return counters;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -19,6 +19,7 @@ import type { AnalysisResult, AsyncContextRow, IdentityDiff, MemoryReading, Nati
 import { CONTEXT_FRAMES } from './rules/index.js';
 import { SourceMapResolver } from './source-map.js';
 import { perIteration, verdictOf } from './trend.js';
+import { compareCodeUnits } from '../util/sorted.js';
 
 export interface SnapshotInput {
   file: string;
@@ -203,7 +204,7 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
   labelLeakKinds(drafts.filter((d) => kept.has(d.row)), references, iterations, hooksGrowth);
   const native = inputs.some((input) => input.nativeLedger) ? await nativeSitesOf(inputs, iterations, asyncContexts) : null;
   const nativeSites = native?.sites ?? null;
-  const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const byGrowth = (a: { growth: number; name: string }, b: { growth: number; name: string }) => b.growth - a.growth || compareCodeUnits(a.name, b.name);
   asyncContexts.sort(byGrowth);
   references.sort(byGrowth);
 

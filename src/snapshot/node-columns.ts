@@ -7,9 +7,12 @@ import { PACKED_NODE_TYPE_BITS } from './layout.js';
  * becomes where its edges start (firstEdge, which the graph needs anyway).
  * Types need 4 bits and names (string indexes) fit the other 28 in any file
  * below some 800 MB of strings; a node that does not fit turns the columns
- * wide (type, name, id, self_size: 16 bytes) at once, for the whole file. trace_node_id and detachedness are kept in a column of their
- * own only when some node has a non-zero one (allocation tracking, browser
- * snapshots, and Node 20's embedder nodes).
+ * wide (type, name, id, self_size: 16 bytes) at once, for the whole file:
+ * the wide copy kernel is kept apart from the packed one so that the packed
+ * loop, which every real snapshot runs, carries only its one range check.
+ * trace_node_id and detachedness are kept in a column of their own only when
+ * some node has a non-zero one (allocation tracking, browser snapshots, and
+ * Node 20's embedder nodes).
  *
  * Memory written for the first time is the dearest part of a load (a page
  * fault each 4 kB; in a VM that also faults in the host, 5–12 µs each, slower
