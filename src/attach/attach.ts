@@ -13,7 +13,6 @@ import { InspectorClient } from './inspector-client.js';
 import {
   OBJECT_GROUP,
   closeTargetInspector,
-  evaluate,
   eventLoopTurns,
   findPreloadedAgent,
   injectAgent,
@@ -23,7 +22,7 @@ import {
   type RemoteAgent,
   type TargetInfo,
 } from './remote-agent.js';
-import { streamHeapSnapshot } from './snapshot-stream.js';
+import { snapshotAtMoment } from './snapshot-moment.js';
 import { startTracing, type TraceRecorder } from './tracing.js';
 import { activateInspector, checkTargetProcess, inspectorTarget, isAlive, loopbackHost, portClosed, webSocketUrl, type InspectorEndpoint } from './target.js';
 
@@ -272,17 +271,11 @@ async function takeSnapshots(session: Session, options: AttachOptions, requestTi
     await client.send('HeapProfiler.collectGarbage', {}, { timeoutMs: requestTimeoutMs });
     const t2 = performance.now();
     const takenAt = new Date();
-    // The trace clock and memory of the target, to cut the ledger at this
-    // snapshot: asked right behind the snapshot request, so the target reads
-    // them as soon as the snapshot is taken — its inspector dispatches every
-    // queued message before returning to JavaScript, so nothing of the
-    // program runs between the heap and the clock (the ledger's cut is the
-    // heap's moment, exactly).
     const name = `snapshot-${index}.heapsnapshot`;
-    const streamed = streamHeapSnapshot(client, join(manifest.outDir, name), { signal: options.signal });
-    const clockReply = evaluate(client, '({ us: Number(process.hrtime.bigint() / 1000n), memory: process.memoryUsage() })', { returnByValue: true, timeoutMs: requestTimeoutMs });
-    const [{ bytes }, reply] = await Promise.all([streamed, clockReply]);
-    const clock = reply.value as { us: number; memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number } };
+    const { bytes, reading, exact, attempts } = await snapshotAtMoment(client, join(manifest.outDir, name), { signal: options.signal, requestTimeoutMs, holdTimeoutMs: settled ? settleTimeoutMs : 0 });
+    if (!exact) {
+      note(`snapshot ${index}: ${attempts > 1 ? `taken ${attempts} times, each in the middle of an async hook` : 'the target\'s clock could not be read at the moment its heap was taken'}; the ledger's counts there may be off by what the program did in between`);
+    }
     const t3 = performance.now();
     const snapshot: SnapshotEntry = {
       index,
@@ -294,8 +287,8 @@ async function takeSnapshots(session: Session, options: AttachOptions, requestTi
       settleMs: round(t1 - t0),
       gcMs: round(t2 - t1),
       writeMs: round(t3 - t2),
-      takenAtUs: clock.us,
-      memory: { rss: clock.memory.rss, heapUsed: clock.memory.heapUsed, external: clock.memory.external, arrayBuffers: clock.memory.arrayBuffers },
+      takenAtUs: reading.us,
+      memory: { rss: reading.memory.rss, heapUsed: reading.memory.heapUsed, external: reading.memory.external, arrayBuffers: reading.memory.arrayBuffers },
     };
     manifest.snapshots.push(snapshot);
     writeManifest(manifest);

@@ -12,6 +12,7 @@ interface Message {
 
 interface Pending {
   method: string;
+  onReply: (() => void) | undefined;
   resolve: (result: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -20,6 +21,12 @@ interface Pending {
 export interface SendOptions {
   /** Reject with InspectorTimeoutError after this many ms (default: the client's; 0 = never). */
   timeoutMs?: number;
+  /**
+   * Called the moment the reply arrives, before any message after it is
+   * handled: places the reply among events (which chunks of a snapshot came
+   * before it), which the resolved promise cannot.
+   */
+  onReply?: () => void;
 }
 
 /**
@@ -97,7 +104,7 @@ export class InspectorClient {
           reject(new InspectorTimeoutError(`${method}: no answer from the inspector within ${timeoutMs} ms`));
         }, timeoutMs)
         : undefined;
-      this.pending.set(id, { method, resolve: resolve as (result: unknown) => void, reject, timer });
+      this.pending.set(id, { method, onReply: options.onReply, resolve: resolve as (result: unknown) => void, reject, timer });
       this.socket.send(JSON.stringify({ id, method, params }), (error) => {
         if (!error) return;
         const call = this.pending.get(id);
@@ -149,6 +156,7 @@ export class InspectorClient {
       if (!call) return;
       this.pending.delete(message.id);
       if (call.timer) clearTimeout(call.timer);
+      call.onReply?.();
       if (message.error) call.reject(new InspectorProtocolError(call.method, message.error.code, message.error.message ?? 'error'));
       else call.resolve(message.result);
       return;
