@@ -50,7 +50,7 @@ export function aggregateByClass(graph: HeapGraph): ClassAggregate[] {
 }
 
 /** Adds each class's retained size (nested nodes of a class counted once) to `retained`, walking the dominator tree. */
-function aggregateRetained(graph: HeapGraph, scratch: Uint32Array | undefined, classOf: Uint32Array, classCount: number, dominator: Uint32Array, retainedSize: Float64Array, shallow: ArrayLike<number>, retained: Float64Array): void {
+function aggregateRetained(graph: HeapGraph, scratch: Uint32Array | undefined, classOf: Uint32Array, classCount: number, dominator: Uint32Array, retainedSize: Uint32Array | Float64Array, shallow: ArrayLike<number>, retained: Float64Array): void {
   const { nodeCount } = graph;
   const root = graph.rootOrdinal;
   const firstChild = scratch ? scratch.subarray(0, nodeCount + 1).fill(0) : new Uint32Array(nodeCount + 1);

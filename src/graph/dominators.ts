@@ -3,8 +3,12 @@ import type { HeapGraph } from './heap-graph.js';
 export interface Dominators {
   /** Immediate dominator ordinal per node; the root dominates itself. */
   dominator: Uint32Array;
-  /** Retained size per node: its self size plus everything it dominates. Float64: sums pass 2^32. */
-  retainedSize: Float64Array;
+  /**
+   * Retained size per node: its self size plus everything it dominates.
+   * Uint32 when the whole heap's shallow sizes add up to less than 2^32 (no
+   * retained size can pass that), Float64 when they do not.
+   */
+  retainedSize: Uint32Array | Float64Array;
   /** Nodes no essential path from the root reaches (DevTools hangs them off the root too). */
   unreachable: { count: number; examples: number[] };
 }
@@ -30,14 +34,17 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
 
   const size = nodeCount + 1;
-  // Four arrays of a word per node, each reused once its first use is over
-  // (peak memory matters at 4 GB snapshots): `preorder` becomes `best` once
-  // the retainer lists are renumbered, and holds the dominators at the end;
-  // the DFS's edge cursors become `ancestor`, and once it and `idom` are done,
-  // their buffer holds the retained sizes. The semi-dominators need no array:
-  // each is kept in the first slot of its node's retainer list, which nothing
-  // reads again once the node is processed. Before the DFS, `vertex` and the
-  // pair buffer are the essential-edge traversal's stack and marks.
+  // Four words a node, each array reused once its first use is over (peak
+  // memory matters at 4 GB snapshots, and at 127 MB, where it is 1.5× the
+  // file): `preorder` becomes `best` once the retainer lists are renumbered,
+  // and holds the dominators at the end. The DFS's edge cursors become the
+  // retainer offsets (when they are built here), then the shallow sizes. The
+  // DFS parents are also Lengauer–Tarjan's `ancestor` (path compression only
+  // changes vertices already processed), then the immediate dominators, then
+  // the retained sizes. What the NCA pass needs of a processed vertex, its
+  // semi-dominator and parent, is kept in the first slots of its retainer
+  // list, which nothing reads again. Before the DFS, `vertex` and the pair
+  // buffer are the essential-edge traversal's stack and marks.
   const preorderBuffer = new ArrayBuffer(size * 4);
   const pairBuffer = new ArrayBuffer(size * 8);
   /** Preorder number → ordinal. */
@@ -82,15 +89,13 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   };
 
   dfs(rootOrdinal, 0);
-  // Needed from here on; on big graphs a worker built them during the DFS.
-  // They are this computation's own (renumbered in place below).
-  const { firstRetainer, retainingNode } = graph.retainers();
-  // Retainer lists hold essential edges only.
-  const hasOnlyWeakRetainers = (ordinal: number): boolean => firstRetainer[ordinal] === firstRetainer[ordinal + 1];
   const unreachable = { count: nodeCount - n, examples: [] as number[] };
   if (n < nodeCount) {
+    // Nodes no essential edge points to (retained weakly, if at all) are
+    // entry points of their own, as in DevTools.
+    const retained = essentialTargets(graph, essential);
     for (let o = 0; o < nodeCount; o++) {
-      if (preorder[o] === 0 && hasOnlyWeakRetainers(o)) {
+      if (preorder[o] === 0 && (retained[o >>> 3]! & (1 << (o & 7))) === 0) {
         if (unreachable.examples.length < MAX_EXAMPLES) unreachable.examples.push(o);
         dfs(o, 1);
       }
@@ -107,16 +112,19 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
     }
   }
 
+  // Needed from here on; on big graphs a worker built them during the DFS.
+  // They are this computation's own (renumbered in place below), and, when
+  // built here, their offsets take the place of the edge cursors.
+  const { firstRetainer, retainingNode } = graph.retainers(nextEdge);
   // From here on, retainers are named by preorder number too.
   for (let k = 0, end = firstRetainer[nodeCount]!; k < end; k++) retainingNode[k] = preorder[retainingNode[k]!]!;
   /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
   const best = new Uint32Array(preorderBuffer, 0, size);
   // Semi-dominators, in reverse preorder. A vertex is linked to its parent
-  // in the forest once processed, so "linked" is simply "numbered above i":
-  // `ancestor` starts as a copy of the parent and only path compression
-  // changes it.
-  const ancestor = nextEdge;
-  ancestor.set(idom);
+  // in the forest once processed, so "linked" is simply "numbered above i",
+  // and the parents themselves are the forest: path compression only changes
+  // vertices numbered above i, whose parent is saved by then.
+  const ancestor = idom;
   for (let i = 1; i <= n; i++) best[i] = i;
   let compressStack = new Uint32Array(Math.min(size, 1 << 16));
   for (let i = n; i >= 2; i--) {
@@ -154,31 +162,50 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
       if (candidate < s) s = candidate;
     }
     best[i] = s;
-    if (first !== end) retainingNode[first] = s;
+    // Semi-dominator and parent, for the NCA pass. A list of one needs only
+    // the parent: its one retainer is the parent, which is then also the
+    // semi-dominator and the immediate dominator, unless the parent is the
+    // root, which is then the immediate dominator all the same.
+    if (end - first >= 2) {
+      retainingNode[first] = s;
+      retainingNode[first + 1] = ancestor[i]!;
+    } else if (first !== end) {
+      retainingNode[first] = ancestor[i]!;
+    }
   }
-  /** The semi-dominator of vertex i, from where the loop above left it. */
-  const semi = (i: number): number => {
-    const w = vertex[i]!;
-    const first = firstRetainer[w]!;
-    return first === firstRetainer[w + 1] ? 1 : retainingNode[first]!;
-  };
 
   // Immediate dominators: the nearest ancestor of the parent whose number is
-  // at most the semi-dominator's (ancestors' dominators are final by then).
+  // at most the semi-dominator's (ancestors' dominators are final by then;
+  // entries above i are what path compression left, and are not read).
   idom[1] = 1;
   for (let i = 2; i <= n; i++) {
-    const s = semi(i);
-    let d = idom[i]!;
+    const w = vertex[i]!;
+    const first = firstRetainer[w]!;
+    const length = firstRetainer[w + 1]! - first;
+    if (length < 2) {
+      // No retainer: hung off the root. One: its parent.
+      idom[i] = length === 0 ? 1 : retainingNode[first]!;
+      continue;
+    }
+    const s = retainingNode[first]!;
+    let d = retainingNode[first + 1]!;
     while (d > s) d = idom[d]!;
     idom[i] = d;
   }
 
   const dominator = new Uint32Array(preorderBuffer, 0, nodeCount);
   for (let i = 1; i <= n; i++) dominator[vertex[i]!] = vertex[idom[i]!]!;
-  const retainedSize = new Float64Array(pairBuffer, 0, nodeCount);
   // The retainer lists are done with: when the shallow sizes are computed
-  // here (no worker did), their memory holds the sizes and the pass's scratch.
-  const shallow = graph.shallowSizes({ sizes: firstRetainer, owners: retainingNode });
+  // here (no worker did), they go where the edge cursors and retainer offsets
+  // were, with the lists as the pass's scratch.
+  const shallow = graph.shallowSizes({ sizes: nextEdge, owners: retainingNode });
+  let total = 0;
+  for (let o = 0; o < nodeCount; o++) total += shallow[o]!;
+  // The parents' and dominators' half holds the retained sizes when they fit
+  // a word; past 2^32 in all, Float64: the whole pair buffer if the shallow
+  // sizes are elsewhere, else an array of its own.
+  const retainedSize =
+    total <= 0xffffffff ? new Uint32Array(pairBuffer, size * 4, nodeCount) : shallow.buffer === pairBuffer ? new Float64Array(nodeCount) : new Float64Array(pairBuffer, 0, nodeCount);
   for (let o = 0; o < nodeCount; o++) retainedSize[o] = shallow[o]!;
   // Reverse preorder visits every node after all nodes it dominates.
   for (let i = n; i > 1; i--) {
@@ -187,4 +214,17 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   }
   // `vertex` is spare from here on: the caller may reuse it (HeapGraph builds the class index in it).
   return { dominators: { dominator, retainedSize, unreachable }, spare: vertex };
+}
+
+/** Bitmap over node ordinals: bit o & 7 of byte o >>> 3 is set where some essential edge points to node o. */
+function essentialTargets(graph: HeapGraph, essential: Uint8Array): Uint8Array {
+  const { edges, edgeCount, layout } = graph;
+  const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
+  const targets = new Uint8Array((graph.nodeCount + 7) >>> 3);
+  for (let e = 0, offset = edgeToNodeOffset; e < edgeCount; e++, offset += edgeFieldCount) {
+    if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
+    const to = edges[offset]! >>> edgeToNodeShift;
+    targets[to >>> 3]! |= 1 << (to & 7);
+  }
+  return targets;
 }

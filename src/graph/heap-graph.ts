@@ -153,13 +153,14 @@ export class HeapGraph {
    * The reverse index of the essential edges, built on each call (or taken
    * from the worker that built it): only the dominator computation needs it,
    * and it renumbers the lists in place, so it is not kept (25 MB at 1.5M
-   * nodes that nobody reads afterwards).
+   * nodes that nobody reads afterwards). `offsets`: nodeCount + 1 words (any
+   * content) for firstRetainer, when they are built here.
    */
-  retainers(): Retainers {
+  retainers(offsets?: Uint32Array): Retainers {
     this.essentialEdges();
     const pending = this.pendingRetainers;
     this.pendingRetainers = undefined;
-    return pending ? pending.result() : buildRetainers(this, this.retainerScratch);
+    return pending ? pending.result() : buildRetainers(this, this.retainerScratch, offsets);
   }
 
   distances(): Distances {

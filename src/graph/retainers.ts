@@ -31,9 +31,13 @@ export interface RetainerInput {
   counted: boolean;
 }
 
-/** `into`: room for every edge (e.g. HeapSnapshot.edgeScratch), or undefined to allocate the lists' exact size. */
-export function buildRetainers(graph: HeapGraph, into?: Uint32Array): Retainers {
-  const input = retainerInput(graph, new Uint32Array(graph.nodeCount + 1), into);
+/**
+ * `into`: room for every edge (e.g. HeapSnapshot.edgeScratch), or undefined to allocate the lists' exact size.
+ * `offsets`: nodeCount + 1 words (any content) for firstRetainer, or undefined to allocate them.
+ */
+export function buildRetainers(graph: HeapGraph, into?: Uint32Array, offsets?: Uint32Array): Retainers {
+  const firstRetainer = offsets && offsets.length >= graph.nodeCount + 1 ? offsets.subarray(0, graph.nodeCount + 1).fill(0) : new Uint32Array(graph.nodeCount + 1);
+  const input = retainerInput(graph, firstRetainer, into);
   return { firstRetainer: input.firstRetainer, retainingNode: fillRetainers(input) };
 }
 
