@@ -25,8 +25,6 @@ export interface HeapSnapshot {
   nodes: Uint32Array;
   /** trace_node_id per node, when the file has a non-zero one (allocation tracking). */
   nodeTraceNodeIds: Uint32Array | undefined;
-  /** detachedness per node, when the file has a non-zero one (a byte: V8's values are 0–2; Uint32 only for a file with larger ones). */
-  nodeDetachedness: Uint8Array | Uint32Array | undefined;
   /** edgeCount × layout.edgeFieldCount values; to_node is an ordinal (packed with the type: see layout.edgeToNodeShift). */
   edges: Uint32Array;
   /**

@@ -144,7 +144,7 @@ export const PACKED_NODE_TYPE_BITS = 4;
 /**
  * The layout of nodes stored narrow (node-columns.ts): type, name, id and
  * self_size only; edge_count became the snapshot's firstEdge, and
- * trace_node_id and detachedness, when any is set, columns of their own.
+ * trace_node_id, when any is set, a column of its own (detachedness is not kept).
  * Packed (every type below 16, every name below 2^28): name << 4 | type in
  * one word, then id and self_size, three words a node.
  */

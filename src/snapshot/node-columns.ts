@@ -10,9 +10,10 @@ import { PACKED_NODE_TYPE_BITS } from './layout.js';
  * wide (type, name, id, self_size: 16 bytes) at once, for the whole file:
  * the wide copy kernel is kept apart from the packed one so that the packed
  * loop, which every real snapshot runs, carries only its one range check.
- * trace_node_id and detachedness are kept in a column of their own only when
- * some node has a non-zero one (allocation tracking, browser snapshots, and
- * Node 20's embedder nodes).
+ * trace_node_id is kept in a column of its own only when some node has a
+ * non-zero one (allocation tracking). detachedness is not kept: it marks DOM
+ * wrappers a browser has detached, nothing here reads it, and Node 20 sets it
+ * on enough embedder nodes to cost a byte a node.
  *
  * Memory written for the first time is the dearest part of a load (a page
  * fault each 4 kB; in a VM that also faults in the host, 5–12 µs each, slower
@@ -42,7 +43,6 @@ export interface FileNodeFields {
   selfSize: number;
   edgeCount: number;
   traceNodeId: number;
-  detachedness: number;
 }
 
 /** The offsets of the fields node-columns needs, or undefined when node_fields lacks one (validation reports the meta). */
@@ -51,7 +51,7 @@ export function fileNodeFields(nodeFields: unknown): FileNodeFields | undefined 
   const at = (name: string): number => nodeFields.indexOf(name);
   const fields = {
     fieldCount: nodeFields.length, type: at('type'), name: at('name'), id: at('id'), selfSize: at('self_size'),
-    edgeCount: at('edge_count'), traceNodeId: at('trace_node_id'), detachedness: at('detachedness'),
+    edgeCount: at('edge_count'), traceNodeId: at('trace_node_id'),
   };
   return fields.type < 0 || fields.name < 0 || fields.id < 0 || fields.selfSize < 0 || fields.edgeCount < 0 ? undefined : fields;
 }
@@ -68,8 +68,6 @@ export class NodeColumns {
   /** nodeCount + 1 entries: node i's edges are firstEdge[i] .. firstEdge[i + 1] - 1. Shared memory. */
   readonly firstEdge: Uint32Array;
   traceNodeIds: Uint32Array | undefined;
-  /** V8's detachedness is a byte (unknown, attached, detached); widened only if a file holds a larger value. */
-  detachedness: Uint8Array | Uint32Array | undefined;
   /** Nodes stored so far. */
   count = 0;
   /** The exact sum of the edge counts (firstEdge wraps past 2^32; validation reports it from here). */
@@ -136,7 +134,7 @@ export class NodeColumns {
     }
     if (!this.packed) total = storeNodes(this.array, complete, f.fieldCount, f.type, f.name, f.id, f.selfSize, f.edgeCount, this.nodes, this.firstEdge, this.count, this.edgeTotal);
     // Rare: only then look at which column, and keep it.
-    if ((f.traceNodeId >= 0 || f.detachedness >= 0) && anyOptional(this.array, complete, f.fieldCount, f.traceNodeId, f.detachedness)) this.storeOptional(complete);
+    if (f.traceNodeId >= 0 && anyTraceNodeId(this.array, complete, f.fieldCount, f.traceNodeId)) this.storeTraceNodeIds(complete);
     this.count += complete;
     this.edgeTotal = total;
   }
@@ -156,17 +154,10 @@ export class NodeColumns {
     this.packed = false;
   }
 
-  private storeOptional(complete: number): void {
-    const { traceNodeId, detachedness, fieldCount } = this.fields;
-    for (let k = 0, i = 0; k < complete; k++, i += fieldCount) {
-      const o = this.count + k;
-      if (traceNodeId >= 0 && this.array[i + traceNodeId] !== 0) (this.traceNodeIds ??= new Uint32Array(this.nodeCount))[o] = this.array[i + traceNodeId]!;
-      const value = detachedness >= 0 ? this.array[i + detachedness]! : 0;
-      if (value === 0) continue;
-      let column = (this.detachedness ??= new Uint8Array(this.nodeCount));
-      if (value > 0xff && column instanceof Uint8Array) column = this.detachedness = Uint32Array.from(column);
-      column[o] = value;
-    }
+  private storeTraceNodeIds(complete: number): void {
+    const { traceNodeId, fieldCount } = this.fields;
+    const column = (this.traceNodeIds ??= new Uint32Array(this.nodeCount));
+    for (let k = 0, i = traceNodeId; k < complete; k++, i += fieldCount) column[this.count + k] = this.array[i]!;
   }
 }
 
@@ -211,10 +202,8 @@ function storeNodes(scratch: Uint32Array, complete: number, width: number, type:
   return total;
 }
 
-/** Whether a node of the scratch has a non-zero trace_node_id or detachedness (offsets -1: absent). */
-function anyOptional(scratch: Uint32Array, complete: number, width: number, traceNodeId: number, detachedness: number): boolean {
-  for (let k = 0, i = 0; k < complete; k++, i += width) {
-    if ((traceNodeId >= 0 && scratch[i + traceNodeId] !== 0) || (detachedness >= 0 && scratch[i + detachedness] !== 0)) return true;
-  }
+/** Whether a node of the scratch has a non-zero trace_node_id. */
+function anyTraceNodeId(scratch: Uint32Array, complete: number, width: number, traceNodeId: number): boolean {
+  for (let k = 0, i = traceNodeId; k < complete; k++, i += width) if (scratch[i] !== 0) return true;
   return false;
 }

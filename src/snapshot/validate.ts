@@ -111,7 +111,6 @@ export function validateSections(file: string, parsed: ParsedSections, converted
     edgeCount,
     nodes,
     nodeTraceNodeIds: columns?.traceNodeIds,
-    nodeDetachedness: columns?.detachedness,
     edges: storedEdges,
     edgeScratch,
     firstEdge,
