@@ -19,6 +19,8 @@ export interface ByteSource {
   bytesRead(): number;
   /** Plain files only: the next chunk starts at this byte offset. */
   seek?(position: number): void;
+  /** Plain files only: the modification time when opened (a section read again later checks it). */
+  modifiedMs?: number;
 }
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -49,14 +51,15 @@ export function openByteSource(path: string, chunkSize = DEFAULT_CHUNK_SIZE): By
     closeSync(fd);
     return streamSource(path, stat.size, createReadStream(path, { highWaterMark: chunkSize }), chunkSize);
   }
-  return fileSource(path, fd, stat.size, chunkSize);
+  return fileSource(path, fd, stat.size, stat.mtimeMs, chunkSize);
 }
 
-function fileSource(name: string, fd: number, size: number, chunkSize: number): ByteSource {
+function fileSource(name: string, fd: number, size: number, modifiedMs: number, chunkSize: number): ByteSource {
   let position = 0;
   return {
     name,
     size,
+    modifiedMs,
     compressed: false,
     bytesRead: () => position,
     seek: (to) => {

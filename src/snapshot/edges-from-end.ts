@@ -24,8 +24,6 @@ export interface EdgesFromEndData {
   values: SharedArrayBuffer;
   control: SharedArrayBuffer;
   results: SharedArrayBuffer;
-  /** Where main sends the storage for `locations` (see parseLocations). */
-  port: import('node:worker_threads').MessagePort;
   slots: typeof SPLIT_SLOTS;
 }
 
@@ -59,7 +57,7 @@ export const SPLIT_SLOTS = {
     conversion: 5,
     /** …and its output: the largest string index an edge names (-1: none). */
     maxName: 14,
-    /** `locations`: its first byte, its closing "]", then how many values were parsed. */
+    /** `locations`: its first byte, its closing "]", then how many values it holds. */
     locationsStart: 15,
     locationsEnd: 16,
     locationsCount: 17,
@@ -255,17 +253,16 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
   };
 
   /**
-   * Main has found where `locations` ends and skipped it; it sends storage
-   * with room for every value the range can hold. The numbers are parsed
-   * backwards, as the edges are, into the top of that storage; any fault
-   * (main then loads the file again without the split, and reports it).
+   * Main has found where `locations` ends and skipped it. Its numbers are
+   * checked here, backwards as the edges are, and counted, not kept: the
+   * section is read again from the file when it is first asked for
+   * (deferred-section.ts). Any fault: main loads the file again without the
+   * split, and reports it.
    */
   const parseLocations = (): void => {
     let count = -1;
     try {
-      const received = (load('node:worker_threads') as typeof import('node:worker_threads')).receiveMessageOnPort(data.port);
-      const out = new Uint32Array((received!.message as { values: SharedArrayBuffer }).values);
-      count = parseRangeBackwards(results[S.results.locationsStart]!, results[S.results.locationsEnd]!, out);
+      count = countRangeBackwards(results[S.results.locationsStart]!, results[S.results.locationsEnd]!);
     } catch {
       count = -1;
     }
@@ -274,12 +271,14 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     Atomics.notify(control, S.control.locations);
   };
 
-  /** The numbers of the array whose content is [start, end) (end: its "]"), backwards into the top of `out`: how many. Throws on any fault. */
-  const parseRangeBackwards = (start: number, end: number, out: Uint32Array): number => {
+  /** How many numbers the array whose content is [start, end) (end: its "]") holds; each block is parsed into the same scratch. Throws on any fault. */
+  const countRangeBackwards = (start: number, end: number): number => {
     fd = fs.openSync(data.file, 'r');
     const buffer = Buffer.allocUnsafe(blockSize + 12);
+    // A block (and the up to 11 digits read past its top) holds at most one number every two bytes.
+    const scratch = new Uint32Array(((blockSize + 12) >>> 1) + 2);
     const counts = new Int32Array(3);
-    let index = out.length - 1;
+    let count = 0;
     let aboveLead = -1;
     let lead = 0;
     for (let high = end; high > start; ) {
@@ -291,8 +290,9 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
       if (high < end && buffer[limit - 1]! - 48 >>> 0 <= 9) {
         while (limit < readTo - readFrom && buffer[limit]! - 48 >>> 0 <= 9) limit++;
       }
-      index = parseBackward(buffer, 1, limit | 0, out, index, counts);
+      parseBackward(buffer, 1, limit | 0, scratch, scratch.length - 1, counts);
       if (counts[2] === 0 || (high === end ? counts[0] !== 0 : counts[0]! + aboveLead !== 1)) throw new Error('separator');
+      count += counts[2]!;
       aboveLead = lead = counts[1]!;
       high = low;
     }
@@ -300,7 +300,7 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     fd = -1;
     // Nothing may follow "[" but a number.
     if (lead !== 0) throw new Error('separator');
-    return out.length - 1 - index;
+    return count;
   };
 
   /** Serves main's requests (conversion, locations) until both are settled. */

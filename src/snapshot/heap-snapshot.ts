@@ -35,7 +35,11 @@ export interface HeapSnapshot {
   /** The edges of node i are firstEdge[i] .. firstEdge[i + 1] - 1 (nodeCount + 1 entries). */
   firstEdge: Uint32Array;
   strings: StringTable;
-  /** Closure source positions (object_index is an index into the file's nodes: ordinal × layout.fileNodeFieldCount), when present. */
+  /**
+   * Closure source positions (object_index is an index into the file's nodes: ordinal × layout.fileNodeFieldCount), when present.
+   * A plain file of 32 MB or more has them checked at load and read from the file on first access (deferred-section.ts),
+   * which throws SnapshotFormatError if the file changed since.
+   */
   locations: Uint32Array | undefined;
   samples: Uint32Array | undefined;
   traceFunctionInfos: Uint32Array | undefined;

@@ -6,6 +6,7 @@ import type { EdgeConversion } from './edges-from-end.js';
 import { resolveLayout, type SnapshotLayout } from './layout.js';
 import { SnapshotParser } from './parser.js';
 import { validateSections } from './validate.js';
+import { readDeferredSection, type DeferredSection } from './deferred-section.js';
 
 export interface LoadProgress {
   file: string;
@@ -45,7 +46,7 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   const report = options.onProgress;
   let lastReport = 0;
   let converted: { maxName: number } | 'lost' | undefined;
-  let locations: Uint32Array | 'fault' | undefined;
+  let locations: ReturnType<EdgeSplit['locations']>;
   try {
     for await (const chunk of source.chunks()) {
       parser.write(chunk);
@@ -82,10 +83,19 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   // A malformed locations section (or a worker that never answered): load
   // again without the split, which reports any fault exactly where it is.
   if (locations === 'fault' || converted === 'lost') return loadSnapshot(path, { ...options, splitEdges: false });
-  if (locations) parser.supplyLocations(locations);
   const snapshot = validateSections(source.name, parser.end(), converted);
+  if (locations) deferLocations(snapshot, { file: path, name: 'locations', ...locations, size: source.size!, modifiedMs: source.modifiedMs! });
   report?.({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
   return snapshot;
+}
+
+/** `snapshot.locations` becomes the section read from the file on first use (see deferred-section.ts). */
+function deferLocations(snapshot: HeapSnapshot, section: DeferredSection): void {
+  let values: Uint32Array | undefined;
+  Object.defineProperty(snapshot, 'locations', {
+    enumerable: true,
+    get: () => (values ??= readDeferredSection(section)),
+  });
 }
 
 /** What the edges split's worker needs to convert to_node (undefined if the meta is not usable: validation reports it). */

@@ -33,8 +33,9 @@ export interface ParsedSections {
  * meta declares the edge count, `prepareEdges` may return the storage to fill;
  * the parser then stops at the array's first byte (`pausedAt`) until the
  * loader calls `skipSectionTo` (parsed elsewhere) or `parseSectionFrom` (do it
- * here). It stops at `locations` likewise when `takesLocations()` says so; their
- * values come later, through `supplyLocations`.
+ * here). It stops at `locations` likewise when `takesLocations()` says so:
+ * the loader has them checked elsewhere and read when first needed
+ * (deferred-section.ts).
  */
 export interface EdgesHandoff {
   prepareEdges(valueCount: number): Uint32Array | undefined;
@@ -137,13 +138,6 @@ export class SnapshotParser {
     this.expectValue = false;
     this.offset = offset;
     this.paused = undefined;
-  }
-
-  /** The values of a `locations` section skipped with skipSectionTo. */
-  supplyLocations(values: Uint32Array): void {
-    const target = this.numeric.get('locations')!;
-    target.array = values;
-    target.length = values.length;
   }
 
   /** The meta and the nodes' value count, once the nodes are parsed (the edges split's conversion needs them). */

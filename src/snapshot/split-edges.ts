@@ -1,5 +1,5 @@
 import { openSync, readSync, closeSync } from 'node:fs';
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { startFunctionWorker } from '../threads/function-worker.js';
 import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
 
@@ -37,8 +37,8 @@ export class EdgeSplit {
   private readonly results = new Float64Array(new SharedArrayBuffer(8 * slotCount(S.results)));
   private converting = false;
   private ranThrough = false;
-  private port: MessagePort | undefined;
-  private locationValues: Uint32Array | undefined;
+  /** The `locations` content handed to the worker: [start, end). */
+  private locationRange: { start: number; end: number } | undefined;
   private readonly blockSize: number;
 
   constructor(
@@ -63,7 +63,6 @@ export class EdgeSplit {
     const values = new Uint32Array(new SharedArrayBuffer(valueCount * 4));
     this.values = values;
     if (valueCount < 2) return values;
-    const channel = new MessageChannel();
     const data: EdgesFromEndData = {
       file: this.file,
       fileSize: this.fileSize,
@@ -72,25 +71,20 @@ export class EdgeSplit {
       values: values.buffer as SharedArrayBuffer,
       control: this.control.buffer as SharedArrayBuffer,
       results: this.results.buffer as SharedArrayBuffer,
-      port: channel.port2,
       slots: S,
     };
     let worker: Worker;
     try {
       // A small heap: the worker holds two buffers; the data is shared.
-      worker = startFunctionWorker(parseEdgesFromEnd, data, 64, [channel.port2]).worker;
+      worker = startFunctionWorker(parseEdgesFromEnd, data, 64).worker;
     } catch {
       // No worker here (e.g. a permission model without --allow-worker): run()
       // then leaves the edges to the sequential parser.
-      channel.port1.close();
       return values;
     }
     worker.on('error', () => (this.workerGone = true));
     worker.on('exit', () => (this.workerGone = true));
     this.worker = worker;
-    // Unreferenced, like the worker: an open port must not keep the process alive.
-    channel.port1.unref();
-    this.port = channel.port1;
     return values;
   }
 
@@ -195,15 +189,7 @@ export class EdgeSplit {
     if (!this.serving) return undefined;
     const end = findClosingBracket(this.file, start, this.fileSize);
     if (end === undefined) return undefined;
-    // n values take at least 2n - 1 bytes.
-    let values: Uint32Array;
-    try {
-      values = new Uint32Array(new SharedArrayBuffer(Math.max(1, Math.floor((end - start + 1) / 2)) * 4));
-    } catch {
-      return undefined;
-    }
-    this.locationValues = values;
-    this.port!.postMessage({ values: values.buffer });
+    this.locationRange = { start, end };
     this.results[S.results.locationsStart] = start;
     this.results[S.results.locationsEnd] = end;
     this.request(S.control.locations);
@@ -211,16 +197,18 @@ export class EdgeSplit {
   }
 
   /**
-   * Waits for the `locations` parseLocations() handed over: the values, 'fault'
-   * when they were not all well-formed (the caller then loads the file again
-   * without the split, which reports the fault), or undefined if none were asked for.
+   * Waits for the check of the `locations` parseLocations() handed over: its
+   * content's range and value count (the values are not kept: see
+   * deferred-section.ts), 'fault' when they were not all well-formed (the
+   * caller then loads the file again without the split, which reports the
+   * fault), or undefined if none were asked for.
    */
-  locations(): Uint32Array | 'fault' | undefined {
-    const values = this.locationValues;
-    if (!values) return undefined;
-    this.locationValues = undefined;
+  locations(): { start: number; end: number; count: number } | 'fault' | undefined {
+    const range = this.locationRange;
+    if (!range) return undefined;
+    this.locationRange = undefined;
     if (this.settle(S.control.locations) !== S.task.done) return 'fault';
-    return values.subarray(values.length - this.results[S.results.locationsCount]!);
+    return { ...range, count: this.results[S.results.locationsCount]! };
   }
 
   /** Stops the worker (idempotent); safe to call on any path. */
@@ -229,8 +217,6 @@ export class EdgeSplit {
     Atomics.notify(this.control, S.control.claims);
     for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);
     this.ring();
-    this.port?.close();
-    this.port = undefined;
     const worker = this.worker;
     this.worker = undefined;
     if (worker && !this.workerGone) await worker.terminate();

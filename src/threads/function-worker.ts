@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
 // The status word: 0 before the worker starts, 1 + k once k steps are done;
 // negative, -(1 + k), when a step threw after k were done.
@@ -48,12 +48,11 @@ export function workerStep<T>(body: (data: T, load: (id: string) => unknown) => 
  * The worker gets none of the process's Node flags (e.g. a 16 GB heap limit),
  * does not keep the process alive and prints nothing: the library never prints.
  */
-export function startFunctionWorker<T>(body: (data: T, load: (id: string) => unknown) => void, data: T, heapLimitMb?: number, transferList?: TransferListItem[]): FunctionWorker {
-  return startStepsWorker([workerStep(body, data)], heapLimitMb, transferList);
+export function startFunctionWorker<T>(body: (data: T, load: (id: string) => unknown) => void, data: T, heapLimitMb?: number): FunctionWorker {
+  return startStepsWorker([workerStep(body, data)], heapLimitMb);
 }
 
-/** `transferList`: objects in the data that move to the worker rather than being copied (a MessagePort). */
-export function startStepsWorker(steps: WorkerStep[], heapLimitMb?: number, transferList?: TransferListItem[]): FunctionWorker {
+export function startStepsWorker(steps: WorkerStep[], heapLimitMb?: number): FunctionWorker {
   const status = new Int32Array(new SharedArrayBuffer(4));
   // __name: transforms that keep function names (esbuild's keepNames, tsx)
   // wrap nested functions in a helper that only the module defines.
@@ -76,7 +75,6 @@ try {
   const worker = new Worker(source, {
     eval: true,
     workerData: { data: steps.map((step) => step.data), status: status.buffer },
-    transferList,
     stdout: true,
     stderr: true,
     execArgv: [],

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { HeapSnapshot } from '../../src/snapshot/heap-snapshot.js';
 import { resolveLayout } from '../../src/snapshot/layout.js';
 import { loadSnapshot } from '../../src/snapshot/load.js';
+import { readDeferredSection } from '../../src/snapshot/deferred-section.js';
+import { SnapshotFormatError } from '../../src/snapshot/errors.js';
 import { EdgeSplit } from '../../src/snapshot/split-edges.js';
 
 // The two-thread edges parse must give exactly what the sequential parser
@@ -218,14 +220,47 @@ describe('edges parsed by two threads', () => {
     expect(split.error).toBe(sequential.error);
   });
 
-  it('parses the locations on the worker too, exactly as the parser does', async () => {
+  it('checks the locations on the worker and reads them from the file when first asked for, exactly as the parser does', async () => {
     for (const { file } of layouts) {
       const sequential = await loadSnapshot(file, { splitEdges: false });
       const split = await loadSnapshot(file, { splitEdges: true, splitBlockSize: 4096 });
-      expect(split.locations!.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(sequential.locations!.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+      // Not kept at load: a getter that reads the section.
+      expect(typeof Object.getOwnPropertyDescriptor(split, 'locations')!.get).toBe('function');
+      expect(Object.getOwnPropertyDescriptor(sequential, 'locations')!.get).toBeUndefined();
       expect(split.locations!.length).toBe(sequential.locations!.length);
+      expect(split.locations!.length % split.layout.locationFieldCount).toBe(0);
       expect([...split.locations!]).toEqual([...sequential.locations!]);
+      // Read once, then kept.
+      expect(split.locations).toBe(split.locations);
+    }
+  });
+
+  it('a file changed on disk after the load is reported when its locations are first asked for, not read', async () => {
+    const { text } = layouts[0]!.layout;
+    const file = join(dir, 'changed.heapsnapshot');
+    writeFileSync(file, text, 'latin1');
+    const split = await loadSnapshot(file, { splitEdges: true, splitBlockSize: 4096 });
+    // Same size, other numbers: the modification time gives it away.
+    const start = text.indexOf(LOCATIONS_KEY) + LOCATIONS_KEY.length;
+    writeFileSync(file, replaceAt(text, nextDigit(text, start + 10), text[nextDigit(text, start + 10)] === '1' ? '2' : '1'), 'latin1');
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect(() => split.locations).toThrow(SnapshotFormatError);
+    expect(() => split.locations).toThrow(/changed\.heapsnapshot: changed on disk since it was loaded \(its "locations" section is read when first needed\): load it again$/);
+    rmSync(file);
+    expect(() => split.locations).toThrow(/changed\.heapsnapshot: cannot read its "locations" section again: ENOENT$/);
+  });
+
+  it('reads a deferred section in any block size, values cut at every boundary', async () => {
+    for (const { file, layout: { text } } of layouts) {
+      const expected = (await loadSnapshot(file, { splitEdges: false })).locations!;
+      const start = text.indexOf(LOCATIONS_KEY) + LOCATIONS_KEY.length;
+      const end = text.indexOf(']', start);
+      const { size, mtimeMs } = statSync(file);
+      const section = { file, name: 'locations', start, end, count: expected.length, size, modifiedMs: mtimeMs };
+      for (const blockSize of [1, 2, 3, 7, 64, 4093]) expect([...readDeferredSection(section, blockSize)], `block ${blockSize}`).toEqual([...expected]);
+      // One value more or less than the load counted: not the file that was loaded.
+      expect(() => readDeferredSection({ ...section, count: expected.length + 1 })).toThrow(/changed on disk/);
+      expect(() => readDeferredSection({ ...section, count: expected.length - 1 })).toThrow(/changed on disk/);
     }
   });
 
