@@ -3,8 +3,14 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { SnapshotFormatError } from './errors.js';
 
-/** 4 MiB: large enough that syscalls are noise, small enough to stay in cache. */
-export const DEFAULT_CHUNK_SIZE = 4 << 20;
+/**
+ * 128 KiB: large enough that syscalls are noise (a read copies it in ~20 µs,
+ * the parse takes ~300), small enough to stay in cache, and small as garbage:
+ * the last chunk buffer is still resident at the peak of the dominators
+ * (nothing makes V8 collect it by then), where a 4 MiB one cost `inspect`
+ * 3.8 MiB of peak RSS at 127 MB, for no measurable gain in speed.
+ */
+export const DEFAULT_CHUNK_SIZE = 128 << 10;
 
 export interface ByteSource {
   /** File name as given, or "<stdin>". */
