@@ -109,6 +109,26 @@ describe('dominators and retained sizes on hand-built graphs', () => {
     });
   });
 
+  it('retained sizes take a word a node while the whole heap fits 32 bits, and Float64 from one byte more', () => {
+    const build = (extra: number) => {
+      const { b, global } = nodeShaped();
+      const base = graphOf(nodeShaped().b);
+      let total = 0;
+      for (let o = 0; o < base.nodeCount; o++) total += base.selfSize(o);
+      const holder = b.node('object', 'Holder', 16);
+      const big = b.node('native', 'system / JSArrayBufferData', 0xffffffff - total - 16 + extra);
+      b.edge(global, 'property', 'h', holder).edge(holder, 'internal', 'data', big);
+      return { g: graphOf(b), holder };
+    };
+    const fits = build(0);
+    expect(fits.g.dominators().retainedSize).toBeInstanceOf(Uint32Array);
+    expect(fits.g.dominators().retainedSize[fits.g.rootOrdinal]).toBe(0xffffffff);
+    const wide = build(1);
+    expect(wide.g.dominators().retainedSize).toBeInstanceOf(Float64Array);
+    expect(wide.g.dominators().retainedSize[wide.g.rootOrdinal]).toBe(0x100000000);
+    expect(wide.g.dominators().retainedSize[wide.holder]).toBe(fits.g.dominators().retainedSize[fits.holder]! + 1);
+  });
+
   it('a shallow size above 2^32 (an owner of two 3 GB internal arrays) is summed exactly', () => {
     const { b, global } = nodeShaped();
     const owner = b.node('object', 'Owner', 16);
