@@ -60,15 +60,16 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   const idom = new Uint32Array(pairBuffer, size * 4, size);
   let n = 0;
 
-  const dfs = (start: number, parent: number): void => {
+  /** DFS from `start`; vertex v's next edge to look at is cursors[v - base] (vertices numbered above base only). */
+  const dfs = (start: number, parent: number, cursors: Uint32Array, base: number): void => {
     preorder[start] = ++n;
     vertex[n] = start;
     idom[n] = parent;
-    nextEdge[n] = firstEdge[start]!;
+    cursors[n - base] = firstEdge[start]!;
     let v = n;
     while (v !== parent) {
       const end = firstEdge[vertex[v]! + 1]!;
-      let e = nextEdge[v]!;
+      let e = cursors[v - base]!;
       let child = 0;
       for (; e < end; e++) {
         if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
@@ -76,11 +77,11 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
         if (preorder[child] === 0) break;
       }
       if (e < end) {
-        nextEdge[v] = e + 1;
+        cursors[v - base] = e + 1;
         preorder[child] = ++n;
         vertex[n] = child;
         idom[n] = v;
-        nextEdge[n] = firstEdge[child]!;
+        cursors[n - base] = firstEdge[child]!;
         v = n;
       } else {
         v = idom[v]!;
@@ -88,16 +89,23 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
     }
   };
 
-  dfs(rootOrdinal, 0);
+  dfs(rootOrdinal, 0, nextEdge, 0);
+  // Needed from here on; on big graphs a worker built them during the DFS.
+  // They are this computation's own (renumbered in place below), and, when
+  // built here, their offsets take the place of the edge cursors.
+  const { firstRetainer, retainingNode } = graph.retainers(nextEdge);
+  // Retainer lists hold essential edges only.
+  const hasOnlyWeakRetainers = (ordinal: number): boolean => firstRetainer[ordinal] === firstRetainer[ordinal + 1];
   const unreachable = { count: nodeCount - n, examples: [] as number[] };
   if (n < nodeCount) {
-    // Nodes no essential edge points to (retained weakly, if at all) are
-    // entry points of their own, as in DevTools.
-    const retained = essentialTargets(graph, essential);
+    // Nodes no essential edge points to are entry points of their own, as in
+    // DevTools; their DFS's cursors cover only the vertices it numbers.
+    const base = n;
+    const cursors = new Uint32Array(nodeCount - base + 1);
     for (let o = 0; o < nodeCount; o++) {
-      if (preorder[o] === 0 && (retained[o >>> 3]! & (1 << (o & 7))) === 0) {
+      if (preorder[o] === 0 && hasOnlyWeakRetainers(o)) {
         if (unreachable.examples.length < MAX_EXAMPLES) unreachable.examples.push(o);
-        dfs(o, 1);
+        dfs(o, 1, cursors, base);
       }
     }
   }
@@ -112,10 +120,6 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
     }
   }
 
-  // Needed from here on; on big graphs a worker built them during the DFS.
-  // They are this computation's own (renumbered in place below), and, when
-  // built here, their offsets take the place of the edge cursors.
-  const { firstRetainer, retainingNode } = graph.retainers(nextEdge);
   // From here on, retainers are named by preorder number too.
   for (let k = 0, end = firstRetainer[nodeCount]!; k < end; k++) retainingNode[k] = preorder[retainingNode[k]!]!;
   /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
@@ -214,17 +218,4 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   }
   // `vertex` is spare from here on: the caller may reuse it (HeapGraph builds the class index in it).
   return { dominators: { dominator, retainedSize, unreachable }, spare: vertex };
-}
-
-/** Bitmap over node ordinals: bit o & 7 of byte o >>> 3 is set where some essential edge points to node o. */
-function essentialTargets(graph: HeapGraph, essential: Uint8Array): Uint8Array {
-  const { edges, edgeCount, layout } = graph;
-  const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
-  const targets = new Uint8Array((graph.nodeCount + 7) >>> 3);
-  for (let e = 0, offset = edgeToNodeOffset; e < edgeCount; e++, offset += edgeFieldCount) {
-    if ((essential[e >>> 3]! & (1 << (e & 7))) === 0) continue;
-    const to = edges[offset]! >>> edgeToNodeShift;
-    targets[to >>> 3]! |= 1 << (to & 7);
-  }
-  return targets;
 }

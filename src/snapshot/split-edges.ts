@@ -37,8 +37,8 @@ export class EdgeSplit {
   private readonly results = new Float64Array(new SharedArrayBuffer(8 * slotCount(S.results)));
   private converting = false;
   private ranThrough = false;
-  /** The `locations` content handed to the worker: [start, end). */
-  private locationRange: { start: number; end: number } | undefined;
+  /** The worker was asked to check `locations` (their range is in `results`). */
+  private locationsAsked = false;
   private readonly blockSize: number;
 
   constructor(
@@ -189,7 +189,7 @@ export class EdgeSplit {
     if (!this.serving) return undefined;
     const end = findClosingBracket(this.file, start, this.fileSize);
     if (end === undefined) return undefined;
-    this.locationRange = { start, end };
+    this.locationsAsked = true;
     this.results[S.results.locationsStart] = start;
     this.results[S.results.locationsEnd] = end;
     this.request(S.control.locations);
@@ -204,11 +204,11 @@ export class EdgeSplit {
    * fault), or undefined if none were asked for.
    */
   locations(): { start: number; end: number; count: number } | 'fault' | undefined {
-    const range = this.locationRange;
-    if (!range) return undefined;
-    this.locationRange = undefined;
+    if (!this.locationsAsked) return undefined;
+    this.locationsAsked = false;
     if (this.settle(S.control.locations) !== S.task.done) return 'fault';
-    return { ...range, count: this.results[S.results.locationsCount]! };
+    const { results } = this;
+    return { start: results[S.results.locationsStart]!, end: results[S.results.locationsEnd]!, count: results[S.results.locationsCount]! };
   }
 
   /** Stops the worker (idempotent); safe to call on any path. */
