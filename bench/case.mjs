@@ -36,8 +36,9 @@ async function floor() {
 // ---------------------------------------------------------------- ours
 // Hook fs.readSync (byte-source.js imports it from node:fs; syncBuiltinESMExports updates that
 // binding) to split loadSnapshot into read / parse (per file section) / end+validate without
-// touching src/. ~200 performance.now() calls per GB: no measurable cost.
-const CHUNK = 4 << 20; // byte-source.js's chunk size: other reads are the edges split's blocks
+// touching src/. ~16k performance.now() calls per GB: no measurable cost.
+// The loader's own chunk size: reads of any other size are the edges split's blocks.
+const { DEFAULT_CHUNK_SIZE: CHUNK } = await import(pathToFileURL(path.join(root, 'dist/snapshot/byte-source.js')).href);
 const reads = []; // [start, end, bytes, position] for chunk reads
 function hookReads() {
   const original = fs.readSync;

@@ -1,4 +1,5 @@
 import type { HeapGraph } from './heap-graph.js';
+import { NODE_SCRATCH_WORDS } from '../snapshot/heap-snapshot.js';
 
 export interface Dominators {
   /** Immediate dominator ordinal per node; the root dominates itself. */
@@ -29,7 +30,7 @@ const MAX_EXAMPLES = 10;
  * extra entry points, and any still unvisited (cycles nobody holds) are
  * attached to the root one by one.
  */
-export function computeDominators(graph: HeapGraph): { dominators: Dominators; spare: Uint32Array } {
+export function computeDominators(graph: HeapGraph, scratch?: Uint32Array): { dominators: Dominators; spare: Uint32Array } {
   const { nodeCount, edges, firstEdge, layout, rootOrdinal } = graph;
   const { edgeFieldCount, edgeToNodeOffset, edgeToNodeShift } = layout;
 
@@ -45,19 +46,24 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   // semi-dominator and parent, is kept in the first slots of its retainer
   // list, which nothing reads again. Before the DFS, `vertex` and the pair
   // buffer are the essential-edge traversal's stack and marks.
-  const preorderBuffer = new ArrayBuffer(size * 4);
-  const pairBuffer = new ArrayBuffer(size * 8);
+  // `scratch` (the loader's node scratch, already resident: HeapSnapshot.nodeScratch)
+  // holds the pair and `preorder`, the pair first so that it can be Float64.
+  const own = !scratch || scratch.length < size * NODE_SCRATCH_WORDS || scratch.byteOffset % 8 !== 0;
+  const pairBuffer = own ? new ArrayBuffer(size * 8) : scratch.buffer;
+  const pairOffset = own ? 0 : scratch.byteOffset;
+  const preorderBuffer = own ? new ArrayBuffer(size * 4) : scratch.buffer;
+  const preorderOffset = own ? 0 : scratch.byteOffset + size * 8;
   /** Preorder number → ordinal. */
   const vertex = new Uint32Array(size);
   // Retainers and shallow sizes are asked for only when needed: on big graphs
   // worker threads compute them meanwhile (HeapGraph.dominators).
-  const essential = graph.essentialEdges({ pageOwned: new Uint8Array(pairBuffer, 0, nodeCount), stack: vertex });
+  const essential = graph.essentialEdges({ pageOwned: new Uint8Array(pairBuffer, pairOffset, nodeCount), stack: vertex });
   /** Ordinal → preorder number; 0 = not visited yet. */
-  const preorder = new Uint32Array(preorderBuffer, 0, nodeCount);
+  const preorder = new Uint32Array(preorderBuffer, preorderOffset, nodeCount);
   /** During the DFS, each vertex's next edge to look at. */
-  const nextEdge = new Uint32Array(pairBuffer, 0, size);
+  const nextEdge = new Uint32Array(pairBuffer, pairOffset, size);
   /** DFS parent, then (after the NCA walk) immediate dominator. */
-  const idom = new Uint32Array(pairBuffer, size * 4, size);
+  const idom = new Uint32Array(pairBuffer, pairOffset + size * 4, size);
   let n = 0;
 
   /** DFS from `start`; vertex v's next edge to look at is cursors[v - base] (vertices numbered above base only). */
@@ -123,7 +129,7 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   // From here on, retainers are named by preorder number too.
   for (let k = 0, end = firstRetainer[nodeCount]!; k < end; k++) retainingNode[k] = preorder[retainingNode[k]!]!;
   /** Smallest semi-dominator on the compressed path (Lengauer–Tarjan's label, by value). */
-  const best = new Uint32Array(preorderBuffer, 0, size);
+  const best = new Uint32Array(preorderBuffer, preorderOffset, size);
   // Semi-dominators, in reverse preorder. A vertex is linked to its parent
   // in the forest once processed, so "linked" is simply "numbered above i",
   // and the parents themselves are the forest: path compression only changes
@@ -197,7 +203,7 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
     idom[i] = d;
   }
 
-  const dominator = new Uint32Array(preorderBuffer, 0, nodeCount);
+  const dominator = new Uint32Array(preorderBuffer, preorderOffset, nodeCount);
   for (let i = 1; i <= n; i++) dominator[vertex[i]!] = vertex[idom[i]!]!;
   // The retainer lists are done with: when the shallow sizes are computed
   // here (no worker did), they go where the edge cursors and retainer offsets
@@ -209,7 +215,9 @@ export function computeDominators(graph: HeapGraph): { dominators: Dominators; s
   // a word; past 2^32 in all, Float64: the whole pair buffer if the shallow
   // sizes are elsewhere, else an array of its own.
   const retainedSize =
-    total <= 0xffffffff ? new Uint32Array(pairBuffer, size * 4, nodeCount) : shallow.buffer === pairBuffer ? new Float64Array(nodeCount) : new Float64Array(pairBuffer, 0, nodeCount);
+    total <= 0xffffffff ? new Uint32Array(pairBuffer, pairOffset + size * 4, nodeCount)
+    : shallow.buffer === pairBuffer && shallow.byteOffset >= pairOffset && shallow.byteOffset < pairOffset + size * 8 ? new Float64Array(nodeCount)
+    : new Float64Array(pairBuffer, pairOffset, nodeCount);
   for (let o = 0; o < nodeCount; o++) retainedSize[o] = shallow[o]!;
   // Reverse preorder visits every node after all nodes it dominates.
   for (let i = n; i > 1; i--) {

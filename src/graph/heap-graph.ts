@@ -181,7 +181,10 @@ export class HeapGraph {
           this.pendingShallow = passes.shallow;
           this.pendingRetainers = passes.retainers;
         }
-        const { dominators, spare } = computeDominators(this);
+        // The loader's node scratch, once: its pages are resident already.
+        const scratch = this.snapshot.nodeScratch;
+        this.snapshot.nodeScratch = undefined;
+        const { dominators, spare } = computeDominators(this, scratch);
         this.cachedDominators = dominators;
         this.spareNodeWords = spare;
       } finally {

@@ -24,6 +24,8 @@ export interface EdgesFromEndData {
   values: SharedArrayBuffer;
   control: SharedArrayBuffer;
   results: SharedArrayBuffer;
+  /** Memory to write once a page when there is nothing else to do (see EdgeSplit), or undefined. */
+  firstTouch: SharedArrayBuffer | undefined;
   slots: typeof SPLIT_SLOTS;
 }
 
@@ -303,7 +305,21 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     return count;
   };
 
-  /** Serves main's requests (conversion, locations) until both are settled. */
+  // One word a page (4 kB, the smallest page size), by an atomic add of 0:
+  // a write, so the page is faulted in here, that never changes a value. The
+  // loader hands the memory over while this may still be at it, and the
+  // graph's writes to it then cannot be lost.
+  const touch = data.firstTouch === undefined ? undefined : new Int32Array(data.firstTouch);
+  let touched = 0;
+  /** Writes the next 64 pages of `firstTouch`; false once all are written or main stopped the split. */
+  const touchSome = (): boolean => {
+    if (!touch || touched >= touch.length || Atomics.load(control, S.control.cancel) !== 0) return false;
+    const end = Math.min(touch.length, touched + 64 * 1024);
+    for (; touched < end; touched += 1024) Atomics.add(touch, touched, 0);
+    return true;
+  };
+
+  /** Serves main's requests (conversion, locations) until both are settled, first-touching memory while none is pending. */
   const serve = (): void => {
     for (;;) {
       const bell = Atomics.load(control, S.control.bell);
@@ -312,7 +328,7 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
       if (conversion === S.task.go) convert();
       else if (locations === S.task.go) parseLocations();
       else if (conversion !== S.task.waiting && locations !== S.task.waiting) return;
-      else Atomics.wait(control, S.control.bell, bell);
+      else if (!touchSome()) Atomics.wait(control, S.control.bell, bell);
     }
   };
 
@@ -389,6 +405,7 @@ export function parseEdgesFromEnd(data: EdgesFromEndData, load: (id: string) => 
     fd = -1;
     finish(S.worker.done);
     serve();
+    while (touchSome());
   } catch {
     // Any fault: main parses the whole array itself and reports it precisely;
     // a task main is waiting for is answered, never left hanging.

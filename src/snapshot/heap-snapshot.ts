@@ -15,6 +15,15 @@ export interface EdgeScratch {
   inUse: boolean;
 }
 
+/**
+ * Words a node (for nodeCount + 1 nodes) of the dominator computation's
+ * memory (graph/dominators.ts) that HeapSnapshot.nodeScratch holds: the pair
+ * buffer and `preorder`. Three of its four: the scratch is resident at the
+ * load's own peak (the split's worker still alive), and the fourth word there
+ * would lift that peak past 1.5× the file at 127 MB.
+ */
+export const NODE_SCRATCH_WORDS = 3;
+
 export interface HeapSnapshot {
   file: string;
   meta: Record<string, unknown>;
@@ -32,6 +41,14 @@ export interface HeapSnapshot {
    * scratch the graph's passes borrow (the retainer lists), one at a time.
    */
   edgeScratch: EdgeScratch | undefined;
+  /**
+   * Zeroed shared memory, (nodeCount + 1) × NODE_SCRATCH_WORDS words, already
+   * written once a page by the loader's second thread while it was idle (see
+   * split-edges.ts): the dominator computation takes it (and sets this to
+   * undefined) instead of allocating its own, so its page faults were taken
+   * off this thread. Only from a plain file the loader parsed with two threads.
+   */
+  nodeScratch: Uint32Array | undefined;
   /** The edges of node i are firstEdge[i] .. firstEdge[i + 1] - 1 (nodeCount + 1 entries). */
   firstEdge: Uint32Array;
   strings: StringTable;

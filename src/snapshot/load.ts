@@ -1,7 +1,7 @@
 import { openByteSource, DEFAULT_CHUNK_SIZE, type ByteSource } from './byte-source.js';
 import { hasSpareCpu } from '../threads/function-worker.js';
 import { EdgeSplit, SPLIT_MIN_BYTES } from './split-edges.js';
-import type { HeapSnapshot } from './heap-snapshot.js';
+import { NODE_SCRATCH_WORDS, type HeapSnapshot } from './heap-snapshot.js';
 import type { EdgeConversion } from './edges-from-end.js';
 import { resolveLayout, type SnapshotLayout } from './layout.js';
 import { SnapshotParser } from './parser.js';
@@ -27,6 +27,13 @@ export interface LoadOptions {
   splitEdges?: 'auto' | boolean;
   /** Block size of the split (tests use small ones to cross many block boundaries). */
   splitBlockSize?: number;
+  /**
+   * When the edges are split: have the second thread, once idle, first-touch
+   * the memory the dominator computation will need (HeapSnapshot.nodeScratch,
+   * 12 bytes a node). Default true: every analysis computes dominators. False
+   * leaves it to be allocated then (a load that is never analysed keeps less).
+   */
+  nodeScratch?: boolean;
 }
 
 /**
@@ -40,13 +47,14 @@ export interface LoadOptions {
  */
 export async function loadSnapshot(path: string, options: LoadOptions = {}): Promise<HeapSnapshot> {
   const source = openByteSource(path, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const split = wantsSplit(source, options) ? new EdgeSplit(path, source.size!, { blockSize: options.splitBlockSize }) : undefined;
+  const split = wantsSplit(source, options) ? new EdgeSplit(path, source.size!, { blockSize: options.splitBlockSize, nodeScratch: options.nodeScratch ?? true }) : undefined;
   // Only a plain file's size bounds the content (gzip and stdin are unknown).
-  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (count) => split.start(count), takesLocations: () => split.serving });
+  const parser = new SnapshotParser(source.name, source.compressed ? undefined : source.size, split && { prepareEdges: (values, nodes) => split.start(values, nodes), takesLocations: () => split.serving });
   const report = options.onProgress;
   let lastReport = 0;
   let converted: { maxName: number } | 'lost' | undefined;
   let locations: ReturnType<EdgeSplit['locations']>;
+  let nodeScratch: Uint32Array | undefined;
   try {
     for await (const chunk of source.chunks()) {
       parser.write(chunk);
@@ -77,6 +85,8 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
     // and parsing the locations, meanwhile.
     converted = split?.conversion();
     locations = split?.locations();
+    nodeScratch = split?.nodeScratch();
+    if (locations !== 'fault' && converted !== 'lost') split?.release();
   } finally {
     await split?.stop();
   }
@@ -85,6 +95,7 @@ export async function loadSnapshot(path: string, options: LoadOptions = {}): Pro
   if (locations === 'fault' || converted === 'lost') return loadSnapshot(path, { ...options, splitEdges: false });
   const snapshot = validateSections(source.name, parser.end(), converted);
   if (locations) deferLocations(snapshot, { file: path, name: 'locations', ...locations, size: source.size!, modifiedMs: source.modifiedMs! });
+  if (nodeScratch && nodeScratch.length === (snapshot.nodeCount + 1) * NODE_SCRATCH_WORDS) snapshot.nodeScratch = nodeScratch;
   report?.({ file: source.name, bytesRead: source.bytesRead(), totalBytes: source.size });
   return snapshot;
 }

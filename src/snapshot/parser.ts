@@ -38,7 +38,8 @@ export interface ParsedSections {
  * (deferred-section.ts).
  */
 export interface EdgesHandoff {
-  prepareEdges(valueCount: number): Uint32Array | undefined;
+  /** `nodeCount`: the declared node count, when plausible. */
+  prepareEdges(valueCount: number, nodeCount: number | undefined): Uint32Array | undefined;
   takesLocations?(): boolean;
 }
 
@@ -495,7 +496,9 @@ export class SnapshotParser {
       // edges start, as without the handoff.
       if (this.handoff && edgeValues !== undefined && this.implausibleCount('edges', edgeValues) === undefined) {
         try {
-          this.edgesStorage = this.handoff.prepareEdges(edgeValues);
+          const nodes = this.nodeCountDeclared;
+          const plausibleNodes = nodes !== undefined && this.implausibleCount('nodes', nodes * this.nodeFieldCount) === undefined ? nodes : undefined;
+          this.edgesStorage = this.handoff.prepareEdges(edgeValues, plausibleNodes);
         } catch {
           this.edgesStorage = undefined;
         }

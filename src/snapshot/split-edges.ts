@@ -2,6 +2,7 @@ import { openSync, readSync, closeSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startFunctionWorker } from '../threads/function-worker.js';
 import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
+import { NODE_SCRATCH_WORDS } from './heap-snapshot.js';
 
 /** Below this size a second thread costs more to start than it saves. */
 export const SPLIT_MIN_BYTES = 32 << 20;
@@ -11,6 +12,8 @@ export interface SplitOptions {
   blockSize?: number;
   /** How long to wait for the worker's conversion or locations (default: a minute plus a second per 20 MB). */
   taskTimeoutMs?: number;
+  /** Have the worker first-touch the graph's node scratch (HeapSnapshot.nodeScratch) when it has nothing else to do. */
+  nodeScratch?: boolean;
 }
 
 /**
@@ -21,7 +24,11 @@ export interface SplitOptions {
  *
  * Once the halves meet, the worker stays for two more jobs while the main
  * thread parses on: converting to_node (convert/conversion) and parsing the
- * `locations` section (parseLocations/locations).
+ * `locations` section (parseLocations/locations). Between and after them it
+ * writes the first word of each page of the memory the dominator computation
+ * will work in (nodeScratch): the first write to a page is a page fault, which
+ * on a VM costs some 10 µs, and this way the idle core takes them, not the
+ * main thread later.
  *
  * The split is only an optimisation. Whenever anything is not exactly as V8
  * writes it — the end marker missing, a malformed number or separator, a
@@ -33,12 +40,14 @@ export class EdgeSplit {
   private worker: Worker | undefined;
   private workerGone = false;
   private values: Uint32Array | undefined;
+  private scratch: Uint32Array | undefined;
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * slotCount(S.control)));
   private readonly results = new Float64Array(new SharedArrayBuffer(8 * slotCount(S.results)));
   private converting = false;
   private ranThrough = false;
   /** The worker was asked to check `locations` (their range is in `results`). */
   private locationsAsked = false;
+  private released = false;
   private readonly blockSize: number;
 
   constructor(
@@ -57,12 +66,15 @@ export class EdgeSplit {
   /**
    * Called as soon as the meta declares the edge count: allocates the shared
    * storage and starts the worker, which finds the end of the edges and starts
-   * on them while the main thread is still parsing the nodes.
+   * on them while the main thread is still parsing the nodes. `nodeCount`
+   * (when declared) sizes the node scratch.
    */
-  start(valueCount: number): Uint32Array {
+  start(valueCount: number, nodeCount?: number): Uint32Array {
     const values = new Uint32Array(new SharedArrayBuffer(valueCount * 4));
     this.values = values;
     if (valueCount < 2) return values;
+    // Address space only until the worker writes to it.
+    if (this.options.nodeScratch && nodeCount !== undefined) this.scratch = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * NODE_SCRATCH_WORDS * 4));
     const data: EdgesFromEndData = {
       file: this.file,
       fileSize: this.fileSize,
@@ -71,6 +83,7 @@ export class EdgeSplit {
       values: values.buffer as SharedArrayBuffer,
       control: this.control.buffer as SharedArrayBuffer,
       results: this.results.buffer as SharedArrayBuffer,
+      firstTouch: this.scratch?.buffer as SharedArrayBuffer | undefined,
       slots: S,
     };
     let worker: Worker;
@@ -211,8 +224,31 @@ export class EdgeSplit {
     return { start: results[S.results.locationsStart]!, end: results[S.results.locationsEnd]!, count: results[S.results.locationsCount]! };
   }
 
-  /** Stops the worker (idempotent); safe to call on any path. */
+  /**
+   * The node scratch for a file whose edges the split parsed, sized for the
+   * declared node count (the caller checks it against the real one); zero,
+   * and mostly resident already. Once only.
+   */
+  nodeScratch(): Uint32Array | undefined {
+    const scratch = this.ranThrough ? this.scratch : undefined;
+    this.scratch = undefined;
+    return scratch;
+  }
+
+  /**
+   * The load succeeded: no more tasks. The worker finishes first-touching the
+   * node scratch and then ends by itself (it does not keep the process alive).
+   */
+  release(): void {
+    for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);
+    this.ring();
+    this.worker = undefined;
+    this.released = true;
+  }
+
+  /** Stops the worker (idempotent; nothing after release()); safe to call on any path. */
   async stop(): Promise<void> {
+    if (this.released) return;
     Atomics.store(this.control, S.control.cancel, 1);
     Atomics.notify(this.control, S.control.claims);
     for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);

@@ -113,6 +113,7 @@ export function validateSections(file: string, parsed: ParsedSections, converted
     nodeTraceNodeIds: columns?.traceNodeIds,
     edges: storedEdges,
     edgeScratch,
+    nodeScratch: undefined,
     firstEdge,
     strings,
     locations: parsed.locations,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { HeapSnapshot } from '../../src/snapshot/heap-snapshot.js';
+import { HeapGraph } from '../../src/graph/heap-graph.js';
+import { NODE_SCRATCH_WORDS, type HeapSnapshot } from '../../src/snapshot/heap-snapshot.js';
 import { resolveLayout } from '../../src/snapshot/layout.js';
 import { loadSnapshot } from '../../src/snapshot/load.js';
 import { readDeferredSection } from '../../src/snapshot/deferred-section.js';
@@ -284,6 +285,27 @@ describe('edges parsed by two threads', () => {
     const split = await outcome(file, true, 4096);
     expect(sequential.error).toMatch(/^.*locations\.heapsnapshot: .*"locations"/);
     expect(split.error).toBe(sequential.error);
+  });
+
+  it('leaves the dominators a zeroed node scratch, used once, with the same results as their own memory', async () => {
+    for (const { file } of layouts) {
+      const split = await loadSnapshot(file, { splitEdges: true, splitBlockSize: 4096 });
+      const scratch = split.nodeScratch!;
+      expect(scratch.length).toBe((split.nodeCount + 1) * NODE_SCRATCH_WORDS);
+      expect(scratch.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(scratch.every((word) => word === 0)).toBe(true);
+      expect((await loadSnapshot(file, { splitEdges: true, splitBlockSize: 4096, nodeScratch: false })).nodeScratch).toBeUndefined();
+      const sequential = await loadSnapshot(file, { splitEdges: false });
+      expect(sequential.nodeScratch).toBeUndefined();
+
+      const inScratch = new HeapGraph(split).dominators();
+      expect(split.nodeScratch).toBeUndefined();
+      expect(inScratch.dominator.buffer).toBe(scratch.buffer);
+      const own = new HeapGraph(sequential).dominators();
+      expect(inScratch.dominator).toEqual(own.dominator);
+      expect(inScratch.retainedSize).toEqual(own.retainedSize);
+      expect(inScratch.unreachable).toEqual(own.unreachable);
+    }
   });
 
   it('parses sequentially when the end marker is missing, with the same result', async () => {
