@@ -37,6 +37,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --cases ${CASES.join(',')}
                            load cases to run (default all)
   --timeout 600            seconds per load case
+  --load-reps N            runs of every load case, interleaved, median time and highest peak RSS kept
+                           (default 3 for files under 1 GB, 1 above; a case that fails is not run again)
   --no-agent               skip the agent-overhead section
   --agent-only             run only the agent-overhead section
   --agent PATH             agent to --require (default dist/agent/agent.cjs)
@@ -79,6 +81,7 @@ function parseArgs(argv) {
       case '--sizes': o.sizes = val().split(',').filter(Boolean).map((s) => { const n = Number(s); if (!(n >= 5)) fail(`bad size "${s}" (MB, >= 5)`); return n; }); break;
       case '--cases': o.cases = val().split(',').filter(Boolean); for (const c of o.cases) if (!CASES.includes(c)) fail(`unknown case "${c}"`); break;
       case '--timeout': o.timeout = num(); break;
+      case '--load-reps': o.loadReps = Math.round(num()); break;
       case '--no-agent': o.agent = false; break;
       case '--agent-only': o.loads = false; o.diff = false; o.native = false; break;
       case '--no-native': o.native = false; break;
@@ -398,6 +401,23 @@ async function runInspect(snap, size) {
   return out;
 }
 
+/**
+ * One row from a case's runs: the run of median time (its phases with it), the highest peak RSS of
+ * them all (a bound holds only if every run kept it), or the failed run if one failed.
+ */
+function medianRun(done, snap) {
+  const failed = done.find((r) => !r.ok);
+  if (failed) return { ...failed, runs: done.length };
+  const sorted = [...done].sort((a, b) => a.loadMs - b.loadMs);
+  const median = { ...sorted[(sorted.length - 1) >> 1], runs: done.length, runMs: done.map((r) => r.loadMs) };
+  const highest = done.reduce((a, r) => ((r.peakRssMB ?? -1) > (a.peakRssMB ?? -1) ? r : a));
+  median.peakRssMB = highest.peakRssMB;
+  median.rssOverFile = highest.rssOverFile;
+  median.timeRssKiB = highest.timeRssKiB;
+  median.maxRssKiB = highest.maxRssKiB;
+  return median;
+}
+
 // ------------------------------------------------------------------ formatting
 const fmtS = (ms) => (ms / 1000).toFixed(2);
 /** 1-minute load average: other processes on the machine make wall-clock figures move. */
@@ -443,6 +463,10 @@ function report(size, snap, results) {
     ]);
   }
   out.push(table(rows, ['l', 'r', 'r', 'r', 'r', 'l']));
+  const repeated = results.filter((r) => r.runMs?.length > 1);
+  if (repeated.length) {
+    out.push(`time = median of ${repeated[0].runMs.length} interleaved runs (the faster middle one of an even count), peak RSS = the highest; every run (s): ${repeated.map((r) => `${r.case} ${r.runMs.map(fmtS).join('/')}`).join(', ')}`);
+  }
   out.push('');
   const ratios = {};
   const od = by['ours-dom'];
@@ -901,8 +925,18 @@ async function main() {
     if (distProblem && opts.cases.some((c) => c.startsWith('ours'))) fail(distProblem);
     for (const size of opts.sizes) {
       const snap = await ensureSnapshot(size);
-      const rows = [];
-      for (const c of CASES) if (opts.cases.includes(c)) rows.push(await runCase(c, snap, size));
+      // Interleaved repetitions: this machine's speed drifts by ±15 % within a minute, and a ratio of
+      // two single runs taken seconds apart carries both drifts.
+      const reps = opts.loadReps ?? (snap.meta.bytes < 1e9 ? 3 : 1);
+      const runs = new Map(CASES.filter((c) => opts.cases.includes(c)).map((c) => [c, []]));
+      for (let rep = 1; rep <= reps; rep++) {
+        for (const [c, done] of runs) {
+          if (done.some((r) => !r.ok)) continue;
+          if (reps > 1) log(`${size} MB: run ${rep}/${reps}`);
+          done.push(await runCase(c, snap, size));
+        }
+      }
+      const rows = [...runs.values()].map((done) => medianRun(done, snap));
       const { text, ratios } = report(size, snap, rows);
       process.stdout.write(`\n${text}\n`);
       texts.push(text);
