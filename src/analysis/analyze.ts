@@ -247,11 +247,13 @@ export async function analyzeSnapshots(inputs: SnapshotInput[], options: Analyze
 
 /** Loads one snapshot of a series and takes its census (for the last, also retained sizes and retaining paths); nothing else outlives the call. */
 async function censusOf(input: SnapshotInput, index: number, count: number, report: AnalyzeOptions['onProgress'], censuses: SnapshotCensus[], retained: Map<string, number>, paths: Map<string, PathStep[]>): Promise<SnapshotCensus> {
-  const snapshot = await loadSnapshot(input.file, { onProgress: report && ((load) => report({ stage: 'load', file: input.file, index, count, load })) });
+  // Only the last snapshot computes dominators: the others would keep the loader's node scratch until a GC.
+  const last = index === count - 1;
+  const snapshot = await loadSnapshot(input.file, { nodeScratch: last, onProgress: report && ((load) => report({ stage: 'load', file: input.file, index, count, load })) });
   report?.({ stage: 'analyze', file: input.file, index, count });
   const graph = new HeapGraph(snapshot);
   const census = takeCensus(graph, input.file);
-  if (index === count - 1) measureLastSnapshot(graph, census, censuses[0] ?? census, retained, paths);
+  if (last) measureLastSnapshot(graph, census, censuses[0] ?? census, retained, paths);
   return census;
 }
 

@@ -2,7 +2,7 @@ import { openSync, readSync, closeSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startFunctionWorker } from '../threads/function-worker.js';
 import { EDGE_CONVERSION_FIELDS, parseEdgesFromEnd, SPLIT_SLOTS as S, type EdgeConversion, type EdgesFromEndData } from './edges-from-end.js';
-import { NODE_SCRATCH_WORDS } from './heap-snapshot.js';
+import { NODE_SCRATCH_MAX_NODES, NODE_SCRATCH_WORDS } from './heap-snapshot.js';
 
 /** Below this size a second thread costs more to start than it saves. */
 export const SPLIT_MIN_BYTES = 32 << 20;
@@ -74,7 +74,7 @@ export class EdgeSplit {
     this.values = values;
     if (valueCount < 2) return values;
     // Address space only until the worker writes to it.
-    if (this.options.nodeScratch && nodeCount !== undefined) this.scratch = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * NODE_SCRATCH_WORDS * 4));
+    if (this.options.nodeScratch && nodeCount !== undefined && nodeCount < NODE_SCRATCH_MAX_NODES) this.scratch = new Uint32Array(new SharedArrayBuffer((nodeCount + 1) * NODE_SCRATCH_WORDS * 4));
     const data: EdgesFromEndData = {
       file: this.file,
       fileSize: this.fileSize,
