@@ -3,6 +3,7 @@ import { essentialBitmapBytes } from './essential-edges.js';
 import type { HeapGraph } from './heap-graph.js';
 import { buildRetainers, fillRetainers, retainerInput, type Retainers } from './retainers.js';
 import { computeShallowSizes, fillShallowSizes, shallowSizeInput, type ShallowSizes } from './shallow-sizes.js';
+import { NODE_SCRATCH_MAX_NODES } from '../snapshot/heap-snapshot.js';
 
 // The dominator computation on big graphs, spread over two threads:
 //   this thread:   essential edges (counting each node's retainers) → DFS → semi-dominators … retained sizes
@@ -19,7 +20,8 @@ import { computeShallowSizes, fillShallowSizes, shallowSizeInput, type ShallowSi
  * + dominators 0.97 → 1.03 s, peak 201 → 192 MiB). From a few million nodes
  * on, the time saved grows and the memory is a few percent.
  */
-const WORKER_MIN_NODES = 4_000_000;
+// The loader's node scratch (snapshot/heap-snapshot.ts) stops where this worker starts: one or the other.
+const WORKER_MIN_NODES = NODE_SCRATCH_MAX_NODES;
 
 /** Generous limits: the passes take about a second per 10 million nodes. */
 const START_MS = 10_000;

@@ -25,10 +25,10 @@ export interface EdgeScratch {
 export const NODE_SCRATCH_WORDS = 3;
 
 /**
- * Graphs this big get no node scratch: from 4 million nodes the graph's passes
- * run on a worker (graph/graph-workers.ts) while the DFS runs, the faults are
- * a smaller share, and a scratch resident from the load on only raised the
- * peak (761 MB: 1.09× → 1.15× the file).
+ * Graphs this big get no node scratch: from here on the graph's passes run on
+ * a worker (graph/graph-workers.ts, which takes this bound) while the DFS
+ * runs, the faults are a smaller share, and a scratch resident from the load
+ * on only raised the peak (761 MB: 1.09× → 1.15× the file).
  */
 export const NODE_SCRATCH_MAX_NODES = 4_000_000;
 

@@ -240,8 +240,7 @@ export class EdgeSplit {
    * node scratch and then ends by itself (it does not keep the process alive).
    */
   release(): void {
-    for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);
-    this.ring();
+    this.cancelWaitingTasks();
     this.worker = undefined;
     this.released = true;
   }
@@ -251,11 +250,16 @@ export class EdgeSplit {
     if (this.released) return;
     Atomics.store(this.control, S.control.cancel, 1);
     Atomics.notify(this.control, S.control.claims);
-    for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);
-    this.ring();
+    this.cancelWaitingTasks();
     const worker = this.worker;
     this.worker = undefined;
     if (worker && !this.workerGone) await worker.terminate();
+  }
+
+  /** Tasks never asked for are cancelled, so the worker's serve() returns. */
+  private cancelWaitingTasks(): void {
+    for (const task of [S.control.convert, S.control.locations]) Atomics.compareExchange(this.control, task, S.task.waiting, S.task.cancelled);
+    this.ring();
   }
 
   private request(task: number): void {
